@@ -1,0 +1,72 @@
+package cloud
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/nubo-cloud/nubo/internal/api/apihttp"
+	"github.com/nubo-cloud/nubo/internal/api/keystone"
+	"github.com/nubo-cloud/nubo/internal/identity"
+	"github.com/nubo-cloud/nubo/internal/store"
+)
+
+// Config configures a cloud.
+type Config struct {
+	// PublicURL is the base URL clients reach this control plane at
+	// (scheme://host:port); catalog endpoints are built from it.
+	PublicURL string
+	// Region is the catalog region.
+	Region string
+	// AdminPassword is set on the admin user at bootstrap ("" keeps it).
+	AdminPassword string
+	Identity      identity.Config
+}
+
+// Cloud is a running control plane.
+type Cloud struct {
+	Identity *identity.Service
+	handler  http.Handler
+	log      *slog.Logger
+}
+
+// Services lists the catalog entries of the services Nubo serves, given its
+// public base URL.
+func Services(publicURL string) []identity.CatalogEntry {
+	base := strings.TrimRight(publicURL, "/")
+	return []identity.CatalogEntry{
+		{Type: "identity", Name: "keystone", Description: "Nubo Identity (Keystone v3)", URL: base + "/identity"},
+	}
+}
+
+// New bootstraps the store if needed and returns the cloud.
+func New(ctx context.Context, st store.Store, cfg Config, log *slog.Logger) (*Cloud, error) {
+	if cfg.Region == "" {
+		cfg.Region = "RegionOne"
+	}
+	id := identity.New(st, cfg.Identity, log)
+	if err := id.Bootstrap(ctx, identity.BootstrapConfig{AdminPassword: cfg.AdminPassword, Region: cfg.Region, Services: Services(cfg.PublicURL)}); err != nil {
+		return nil, fmt.Errorf("bootstrap identity: %w", err)
+	}
+	mux := http.NewServeMux()
+	keystone.Register(mux, id, log)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		apihttp.WriteJSON(w, http.StatusOK, map[string]any{"name": "nubo", "identity": apihttp.BaseURL(r) + "/identity/v3"})
+	})
+	return &Cloud{Identity: id, handler: apihttp.Outer(log, mux), log: log}, nil
+}
+
+// Handler returns the HTTP handler of every API.
+func (c *Cloud) Handler() http.Handler { return c.handler }
+
+// Run runs the background loops until ctx ends.
+func (c *Cloud) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return c.Identity.Run(ctx, 10*time.Minute) })
+	return g.Wait()
+}
