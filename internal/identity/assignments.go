@@ -322,6 +322,14 @@ func (s *Service) expandAssignments(tx store.ReadTx, rows []ListedAssignment) ([
 	if err != nil {
 		return nil, err
 	}
+	roles, err := store.List[Role](tx, kindRole, store.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	domainRole := map[string]bool{}
+	for _, ro := range roles {
+		domainRole[ro.ID] = ro.DomainID != ""
+	}
 	var out []ListedAssignment
 	for _, r := range rows {
 		// Actors: a group becomes its members.
@@ -364,6 +372,9 @@ func (s *Service) expandAssignments(tx store.ReadTx, rows []ListedAssignment) ([
 					return nil, err
 				}
 				for _, id := range implied {
+					if domainRole[id] {
+						continue // domain-specific roles only carry what they imply
+					}
 					x := t
 					if id != t.RoleID {
 						x.RoleID, x.PriorRoleID = id, t.RoleID

@@ -369,3 +369,17 @@ func (s *Service) Catalog(ctx context.Context) ([]CatalogService, error) {
 	s.catMu.Unlock()
 	return out, nil
 }
+
+// EnsureRegion creates region id if it does not exist (admin).
+func (s *Service) EnsureRegion(ctx context.Context, id string) error {
+	if err := requireAdmin(ctx); err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx store.Tx) error {
+		err := tx.Create(store.Record{Kind: kindRegion, ID: id, Value: Region{ID: id}})
+		if errors.Is(err, store.ErrConflict) {
+			return nil
+		}
+		return err
+	})
+}

@@ -227,10 +227,7 @@ func (s *Service) CreateProject(ctx context.Context, p Project) (*Project, error
 				p.DomainID = DefaultDomainID
 			}
 		}
-		if _, err := store.Get[Domain](tx, kindDomain, p.DomainID); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return badRequest("Could not find domain: %s.", p.DomainID)
-			}
+		if err := requireDomain(tx, p.DomainID); err != nil {
 			return err
 		}
 		if p.ParentID == "" {

@@ -158,8 +158,8 @@ func (s *Service) CreateImpliedRole(ctx context.Context, priorID, impliedID stri
 				return fault.New(fault.Forbidden, "%s is not permitted to be an implied role.", implied.Name)
 			}
 		}
-		if implied.DomainID != "" {
-			return fault.New(fault.Forbidden, "%s is a domain-specific role and cannot be implied.", implied.ID)
+		if prior.DomainID == "" && implied.DomainID != "" {
+			return fault.New(fault.Forbidden, "%s is a domain-specific role and cannot be implied by the global role %s.", implied.ID, prior.ID)
 		}
 		err = tx.Create(store.Record{Kind: kindImplied, ID: priorID + "/" + impliedID, Ref: priorID, Value: ImpliedRole{PriorID: priorID, ImpliedID: impliedID}})
 		if errors.Is(err, store.ErrConflict) {

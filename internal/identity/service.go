@@ -2,6 +2,8 @@ package identity
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -98,8 +100,19 @@ func (s *Service) read(ctx context.Context, fn func(store.ReadTx) error) error {
 	return s.st.Read(ctx, fn)
 }
 
+// prehash maps a secret of any length to 44 bytes, under bcrypt's 72-byte
+// limit, so long passwords and application-credential secrets (86
+// characters, as Keystone makes them) are hashed whole rather than refused
+// or silently truncated.
+func prehash(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	out := make([]byte, base64.StdEncoding.EncodedLen(len(sum)))
+	base64.StdEncoding.Encode(out, sum[:])
+	return out
+}
+
 func (s *Service) hash(secret string) (string, error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(secret), s.cfg.BcryptCost)
+	h, err := bcrypt.GenerateFromPassword(prehash(secret), s.cfg.BcryptCost)
 	if err != nil {
 		if errors.Is(err, bcrypt.ErrPasswordTooLong) {
 			return "", fault.New(fault.BadRequest, "Password is too long.")
@@ -110,7 +123,7 @@ func (s *Service) hash(secret string) (string, error) {
 }
 
 func checkHash(hash, secret string) bool {
-	return hash != "" && bcrypt.CompareHashAndPassword([]byte(hash), []byte(secret)) == nil
+	return hash != "" && bcrypt.CompareHashAndPassword([]byte(hash), prehash(secret)) == nil
 }
 
 // Keystone's messages.

@@ -459,9 +459,6 @@ func (s *Service) tokenInfo(tx store.ReadTx, tok *Token) (*TokenInfo, error) {
 		roleIDs = slices.DeleteFunc(roleIDs, func(id string) bool { return !slices.Contains(allowed, id) })
 	}
 	scoped := tok.ProjectID != "" || tok.DomainID != "" || tok.System
-	if scoped && len(roleIDs) == 0 {
-		return nil, ErrTokenInvalid
-	}
 	for _, id := range roleIDs {
 		r, err := store.Get[Role](tx, kindRole, id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -470,7 +467,14 @@ func (s *Service) tokenInfo(tx store.ReadTx, tok *Token) (*TokenInfo, error) {
 		if err != nil {
 			return nil, err
 		}
+		if r.DomainID != "" {
+			// Domain-specific roles only carry the global roles they imply.
+			continue
+		}
 		info.Roles = append(info.Roles, *r)
+	}
+	if scoped && len(info.Roles) == 0 {
+		return nil, ErrTokenInvalid
 	}
 	return info, nil
 }
@@ -560,6 +564,9 @@ func (s *Service) PurgeExpired(ctx context.Context) (int, error) {
 	})
 	if err != nil || len(expired) == 0 {
 		return 0, err
+	}
+	for _, h := range expired {
+		s.cache.Delete(h)
 	}
 	err = s.st.Write(ctx, func(tx store.Tx) error {
 		for _, h := range expired {

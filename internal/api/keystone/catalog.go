@@ -246,6 +246,9 @@ func (a *api) createEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err := applyEndpoint(f, &e, true); err != nil {
 		return err
 	}
+	if err := a.legacyRegion(r, f, e.RegionID); err != nil {
+		return err
+	}
 	out, err := a.id.CreateEndpoint(r.Context(), e)
 	if err != nil {
 		return err
@@ -281,6 +284,13 @@ func (a *api) updateEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	var probe identity.Endpoint
+	if err := applyEndpoint(f, &probe, false); err != nil {
+		return err
+	}
+	if err := a.legacyRegion(r, f, probe.RegionID); err != nil {
+		return err
+	}
 	e, err := a.id.UpdateEndpoint(r.Context(), r.PathValue("id"), func(e *identity.Endpoint) error { return applyEndpoint(f, e, false) })
 	if err != nil {
 		return err
@@ -295,4 +305,13 @@ func (a *api) deleteEndpoint(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// legacyRegion creates the region named by the legacy "region" attribute
+// when only it is given and the region does not exist, as Keystone does.
+func (a *api) legacyRegion(r *http.Request, f fields, id string) error {
+	if !f.has("region") || f.has("region_id") || id == "" {
+		return nil
+	}
+	return a.id.EnsureRegion(r.Context(), id)
 }

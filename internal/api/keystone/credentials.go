@@ -113,7 +113,7 @@ func (a *api) appCredView(r *http.Request, c *identity.AppCredential) (view, err
 	}
 	return view{
 		"id": c.ID, "name": c.Name, "description": nullable(c.Description), "user_id": c.UserID,
-		"project_id": c.ProjectID, "expires_at": tsPtr(c.ExpiresAt), "unrestricted": c.Unrestricted,
+		"project_id": c.ProjectID, "expires_at": appCredExpiry(c.ExpiresAt), "unrestricted": c.Unrestricted,
 		"roles": rv, "access_rules": rules,
 		"links": self(r, "/users/"+c.UserID+"/application_credentials/"+c.ID),
 	}, nil
@@ -226,3 +226,12 @@ func (a *api) deleteAppCred(w http.ResponseWriter, r *http.Request) error {
 }
 
 var _ = policy.FromContext
+
+// appCredExpiry renders expires_at as Keystone does for application
+// credentials: ISO 8601 with microseconds and no zone suffix (UTC).
+func appCredExpiry(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000000")
+}

@@ -62,7 +62,11 @@ func (f fields) str(name string, dst *string, nullable bool) error {
 }
 
 // name reads a required-when-creating name of 1..255 characters.
-func (f fields) name(dst *string, required bool) error {
+func (f fields) name(dst *string, required bool) error { return f.nameMax(dst, required, 255) }
+
+// nameMax reads a name of 1..max characters (Keystone: 64 for domains,
+// projects and groups; 255 for users and roles).
+func (f fields) nameMax(dst *string, required bool, max int) error {
 	if !f.has("name") {
 		if required {
 			return invalid("'name' is a required property")
@@ -72,7 +76,7 @@ func (f fields) name(dst *string, required bool) error {
 	if err := f.str("name", dst, false); err != nil {
 		return err
 	}
-	if strings.TrimSpace(*dst) == "" || len(*dst) > 255 {
+	if strings.TrimSpace(*dst) == "" || len([]rune(*dst)) > max {
 		return invalid("Invalid input for field 'name': '%s' is not a valid name (1 to 255 characters, not blank)", *dst)
 	}
 	return nil

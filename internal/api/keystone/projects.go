@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/nubo-cloud/nubo/internal/fault"
 	"github.com/nubo-cloud/nubo/internal/identity"
 )
 
@@ -21,6 +22,28 @@ func projectView(r *http.Request, p *identity.Project) view {
 		"parent_id": p.ParentID, "enabled": p.Enabled, "is_domain": false,
 		"tags": orEmpty(p.Tags), "options": orEmptyMap(p.Options), "links": self(r, "/projects/"+p.ID),
 	}, p.Extra)
+}
+
+// domainAsProjectView renders a domain as the projects API shows it.
+func domainAsProjectView(r *http.Request, d *identity.Domain) view {
+	return withExtra(view{
+		"id": d.ID, "name": d.Name, "description": d.Description, "domain_id": nil,
+		"parent_id": nil, "enabled": d.Enabled, "is_domain": true,
+		"tags": orEmpty(d.Tags), "options": orEmptyMap(d.Options), "links": self(r, "/projects/"+d.ID),
+	}, d.Extra)
+}
+
+// projectAsDomainFields drops the project-only attributes of a body.
+func projectAsDomainFields(f fields) fields {
+	out := fields{}
+	for k, v := range f {
+		switch k {
+		case "is_domain", "domain_id", "parent_id":
+			continue
+		}
+		out[k] = v
+	}
+	return out
 }
 
 func orEmpty(s []string) []string {
@@ -40,7 +63,7 @@ func orEmptyMap(m map[string]any) map[string]any {
 var domainFields = []string{"name", "description", "enabled", "tags", "options", "explicit_domain_id"}
 
 func applyDomain(f fields, d *identity.Domain, create bool) error {
-	if err := f.name(&d.Name, create); err != nil {
+	if err := f.nameMax(&d.Name, create, 64); err != nil {
 		return err
 	}
 	if err := f.str("description", &d.Description, true); err != nil {
@@ -125,7 +148,7 @@ func (a *api) deleteDomain(w http.ResponseWriter, r *http.Request) error {
 var projectFields = []string{"name", "description", "enabled", "tags", "options", "domain_id", "parent_id", "is_domain"}
 
 func applyProject(f fields, p *identity.Project, create bool) error {
-	if err := f.name(&p.Name, create); err != nil {
+	if err := f.nameMax(&p.Name, create, 64); err != nil {
 		return err
 	}
 	if err := f.str("description", &p.Description, true); err != nil {
@@ -146,12 +169,14 @@ func applyProject(f fields, p *identity.Project, create bool) error {
 	if err := f.str("parent_id", &p.ParentID, true); err != nil {
 		return err
 	}
-	isDomain := false
-	if err := f.boolean("is_domain", &isDomain); err != nil {
-		return err
-	}
-	if isDomain {
-		return invalid("Invalid input for field 'is_domain': projects acting as domains are not supported; create a domain instead")
+	if f.has("is_domain") && !f.isNull("is_domain") {
+		var isDomain bool
+		if err := f.boolean("is_domain", &isDomain); err != nil {
+			return err
+		}
+		if !create {
+			return invalid("Invalid input for field 'is_domain': it cannot be updated")
+		}
 	}
 	p.Extra = f.extra(p.Extra, projectFields...)
 	return nil
@@ -161,6 +186,23 @@ func (a *api) createProject(w http.ResponseWriter, r *http.Request) error {
 	f, err := decodeResource(w, r, "project")
 	if err != nil {
 		return err
+	}
+	var isDomain bool
+	if err := f.boolean("is_domain", &isDomain); err != nil && !f.isNull("is_domain") {
+		return err
+	}
+	if isDomain {
+		// A project acting as a domain is a domain, seen through the projects API.
+		d := identity.Domain{Enabled: true}
+		if err := applyDomain(fields(projectAsDomainFields(f)), &d, true); err != nil {
+			return err
+		}
+		out, err := a.id.CreateDomain(r.Context(), d)
+		if err != nil {
+			return err
+		}
+		writeOne(w, http.StatusCreated, "project", domainAsProjectView(r, out))
+		return nil
 	}
 	p := identity.Project{Enabled: true}
 	if err := applyProject(f, &p, true); err != nil {
@@ -215,6 +257,20 @@ func tagFilter(r *http.Request, tags []string) bool {
 }
 
 func (a *api) listProjects(w http.ResponseWriter, r *http.Request) error {
+	if q := r.URL.Query().Get("is_domain"); queryBool(r, "is_domain") && q != "" {
+		ds, err := a.id.ListDomains(r.Context())
+		if err != nil {
+			return err
+		}
+		views := make([]view, 0, len(ds))
+		for _, d := range ds {
+			if tagFilter(r, d.Tags) {
+				views = append(views, domainAsProjectView(r, &d))
+			}
+		}
+		writeList(w, r, "projects", views)
+		return nil
+	}
 	ps, err := a.id.ListProjects(r.Context())
 	if err != nil {
 		return err
@@ -231,6 +287,12 @@ func (a *api) listProjects(w http.ResponseWriter, r *http.Request) error {
 
 func (a *api) getProject(w http.ResponseWriter, r *http.Request) error {
 	p, err := a.id.GetProject(r.Context(), r.PathValue("id"))
+	if fault.Is(err, fault.NotFound) {
+		if d, derr := a.id.GetDomain(r.Context(), r.PathValue("id")); derr == nil {
+			writeOne(w, http.StatusOK, "project", domainAsProjectView(r, d))
+			return nil
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -325,6 +387,18 @@ func (a *api) updateProject(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p, err := a.id.UpdateProject(r.Context(), r.PathValue("id"), func(p *identity.Project) error { return applyProject(f, p, false) })
+	if fault.Is(err, fault.NotFound) {
+		d, derr := a.id.UpdateDomain(r.Context(), r.PathValue("id"), func(d *identity.Domain) error {
+			return applyDomain(fields(projectAsDomainFields(f)), d, false)
+		})
+		if derr == nil {
+			writeOne(w, http.StatusOK, "project", domainAsProjectView(r, d))
+			return nil
+		}
+		if !fault.Is(derr, fault.NotFound) {
+			return derr
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -333,7 +407,13 @@ func (a *api) updateProject(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) deleteProject(w http.ResponseWriter, r *http.Request) error {
-	if err := a.id.DeleteProject(r.Context(), r.PathValue("id")); err != nil {
+	err := a.id.DeleteProject(r.Context(), r.PathValue("id"))
+	if fault.Is(err, fault.NotFound) {
+		if derr := a.id.DeleteDomain(r.Context(), r.PathValue("id")); !fault.Is(derr, fault.NotFound) {
+			err = derr
+		}
+	}
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -182,7 +182,7 @@ func groupView(r *http.Request, g *identity.Group) view {
 var groupFields = []string{"name", "description", "domain_id"}
 
 func applyGroup(f fields, g *identity.Group, create bool) error {
-	if err := f.name(&g.Name, create); err != nil {
+	if err := f.nameMax(&g.Name, create, 64); err != nil {
 		return err
 	}
 	if err := f.str("description", &g.Description, true); err != nil {
