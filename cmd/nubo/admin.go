@@ -39,7 +39,7 @@ func adminCmd() *cobra.Command {
 			return nil
 		},
 	}
-	openrc.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "the data dir `nubo up` uses")
+	openrc.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "the data dir that nubo up uses")
 	cmd.AddCommand(openrc)
 	return cmd
 }

@@ -1,0 +1,32 @@
+# Nubo — `make help` lists the targets.
+GO        ?= go
+BIN       ?= bin/nubo
+# PostgreSQL store tests run when this is set (scripts/install-deps.sh prints it).
+export TEST_POSTGRES_URL
+
+.DEFAULT_GOAL := help
+.PHONY: help build test conformance cli check bench
+
+help: ## list the targets
+	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+build: ## build bin/nubo
+	$(GO) build -o $(BIN) ./cmd/nubo
+
+test: ## go vet, gofmt check, go test ./... (TEST_POSTGRES_URL adds the PostgreSQL store tests)
+	$(GO) vet ./...
+	$(GO) vet -tags cli ./test/cli/
+	@files=$$(find . -name '*.go' -not -path './.git/*' -not -path '*/testdata/*' -exec gofmt -l {} +); \
+	if [ -n "$$files" ]; then echo "gofmt needed on:"; echo "$$files"; exit 1; fi
+	$(GO) test ./...
+
+conformance: build ## Tempest: every test in test/tempest/pass.txt must pass (needs ../shared)
+	NUBO_BIN=$(abspath $(BIN)) bash test/tempest/run.sh
+
+cli: build ## drive the real openstack CLI against nubo up (test/cli, -tags cli)
+	NUBO_BIN=$(abspath $(BIN)) $(GO) test -tags cli -count=1 -v ./test/cli/
+
+check: test conformance cli ## everything CI runs: test + conformance + cli
+
+bench: build ## benchmark bin/nubo (cmd/nubo-bench starts its own nubo up); BENCH_ARGS adds flags
+	$(GO) run ./cmd/nubo-bench --nubo $(abspath $(BIN)) $(BENCH_ARGS)

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# scripts/install-deps.sh — install what Nubo's tests need on Debian 12 and start PostgreSQL.
+#
+# Idempotent and non-interactive. Run it as root, or as a user with passwordless sudo.
+# Installs (only what is missing): postgresql, tempest, python3-tempestconf,
+# python3-openstackclient, python3-subunit, python3-stestr, and git/make/gcc/curl.
+# Then starts the PostgreSQL cluster and makes sure role `nubo` (password `nubo`, superuser)
+# and database `nubo` exist.
+#
+# stdout: exactly one line, so that `eval "$(scripts/install-deps.sh)"` works:
+#   export TEST_POSTGRES_URL='postgres://nubo:nubo@127.0.0.1:5432/nubo?sslmode=disable'
+# Progress and errors go to stderr.
+set -euo pipefail
+exec </dev/null
+
+log() { printf 'install-deps: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+if [ "$(id -u)" = 0 ]; then
+  SUDO=()
+  AS_POSTGRES=(runuser -u postgres --)
+else
+  command -v sudo >/dev/null 2>&1 || die "run as root, or install sudo"
+  SUDO=(sudo -n)
+  AS_POSTGRES=(sudo -n -u postgres)
+fi
+export DEBIAN_FRONTEND=noninteractive
+
+# ------------------------------------------------------------------ packages
+missing=()
+for p in postgresql tempest python3-tempestconf python3-openstackclient python3-subunit python3-stestr; do
+  dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+# tools: any provider will do (e.g. gcc may come from gcc-12)
+for t in git make gcc curl; do
+  command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing: ${missing[*]}"
+  apt_install() { "${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}" >&2; }
+  # 'apt-get update' only when the install fails: the package lists are usually fresh enough.
+  apt_install || { log "install failed; running apt-get update and retrying"
+                   "${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=600 update >&2 && apt_install; } ||
+    die "apt-get install failed"
+else
+  log "all packages present"
+fi
+
+# ------------------------------------------------------------------ PostgreSQL cluster
+# Debian's policy-rc.d (containers) blocks service starts during apt-get install,
+# so start the cluster directly with pg_ctlcluster.
+PGVER=$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort -V | tail -n1)
+[ -n "$PGVER" ] || die "no PostgreSQL server found under /usr/lib/postgresql"
+cluster_field() {  # cluster_field N  -> Nth column of 'pg_lsclusters -h' for $PGVER/main
+  pg_lsclusters -h 2>/dev/null | awk -v v="$PGVER" -v n="$1" '$1 == v && $2 == "main" { print $n }'
+}
+if [ -z "$(cluster_field 2)" ]; then
+  log "creating PostgreSQL $PGVER cluster 'main'"
+  "${SUDO[@]}" pg_createcluster "$PGVER" main --start >&2 || die "pg_createcluster $PGVER main failed"
+fi
+case "$(cluster_field 4)" in
+  online*) log "PostgreSQL $PGVER/main is running" ;;
+  *) log "starting PostgreSQL $PGVER/main"
+     "${SUDO[@]}" pg_ctlcluster "$PGVER" main start >&2 ||
+       case "$(cluster_field 4)" in online*) ;; *) die "pg_ctlcluster $PGVER main start failed (see /var/log/postgresql/)";; esac ;;
+esac
+PGPORT=$(cluster_field 3)
+[ -n "$PGPORT" ] || die "cannot find the port of PostgreSQL $PGVER/main"
+for _ in $(seq 60); do
+  pg_isready -q -h 127.0.0.1 -p "$PGPORT" && break
+  sleep 0.5
+done
+pg_isready -q -h 127.0.0.1 -p "$PGPORT" || die "PostgreSQL does not accept connections on 127.0.0.1:$PGPORT"
+
+# ------------------------------------------------------------------ role and database
+psql_admin() {  # run SQL as the postgres superuser over the local socket
+  (cd / && "${AS_POSTGRES[@]}" psql -X -q -t -A -v ON_ERROR_STOP=1 -p "$PGPORT" -d postgres "$@")
+}
+if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = 'nubo'")" = 1 ]; then
+  # re-assert the attributes so a half-made or altered role converges
+  psql_admin -c "ALTER ROLE nubo WITH LOGIN SUPERUSER PASSWORD 'nubo'" >&2
+else
+  log "creating role nubo"
+  psql_admin -c "CREATE ROLE nubo WITH LOGIN SUPERUSER PASSWORD 'nubo'" >&2
+fi
+if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = 'nubo'")" != 1 ]; then
+  log "creating database nubo"
+  psql_admin -c "CREATE DATABASE nubo OWNER nubo" >&2
+fi
+
+URL="postgres://nubo:nubo@127.0.0.1:$PGPORT/nubo?sslmode=disable"
+# prove the URL works over TCP with the password (pg_hba: scram-sha-256 on 127.0.0.1)
+(cd / && psql -X -q -t -A "$URL" -c 'SELECT 1' >/dev/null) || die "cannot connect with $URL"
+log "PostgreSQL ready: $URL"
+printf "export TEST_POSTGRES_URL='%s'\n" "$URL"
