@@ -126,7 +126,7 @@ func runUp(cmd *cobra.Command, f upFlags) error {
 	}
 	defer st.Close()
 
-	cfg := cloud.Config{PublicURL: publicURL, Region: f.region, AdminPassword: pw, Identity: identity.DefaultConfig()}
+	cfg := cloud.Config{PublicURL: publicURL, Region: f.region, AdminPassword: pw, DataDir: f.dataDir, Identity: identity.DefaultConfig()}
 	cfg.Identity.BcryptCost, cfg.Identity.TokenTTL = f.bcryptCost, f.tokenTTL
 	c, err := cloud.New(ctx, st, cfg, log)
 	if err != nil {

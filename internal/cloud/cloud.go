@@ -25,7 +25,9 @@ type Config struct {
 	Region string
 	// AdminPassword is set on the admin user at bootstrap ("" keeps it).
 	AdminPassword string
-	Identity      identity.Config
+	// DataDir is where services keep files (image bytes, …).
+	DataDir  string
+	Identity identity.Config
 }
 
 // Cloud is a running control plane.
@@ -41,6 +43,7 @@ func Services(publicURL string) []identity.CatalogEntry {
 	base := strings.TrimRight(publicURL, "/")
 	return []identity.CatalogEntry{
 		{Type: "identity", Name: "keystone", Description: "Nubo Identity (Keystone v3)", URL: base + "/identity"},
+		// Each service adds its catalog entry here.
 	}
 }
 
@@ -55,6 +58,9 @@ func New(ctx context.Context, st store.Store, cfg Config, log *slog.Logger) (*Cl
 	}
 	mux := http.NewServeMux()
 	keystone.Register(mux, id, log)
+	auth := keystone.Authorize(id)
+	_ = auth // every other API front-end validates X-Auth-Token through auth
+	// Each service registers its routes here.
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		apihttp.WriteJSON(w, http.StatusOK, map[string]any{"name": "nubo", "identity": apihttp.BaseURL(r) + "/identity/v3"})
 	})

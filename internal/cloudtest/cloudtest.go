@@ -33,13 +33,14 @@ type Cloud struct {
 func New(t testing.TB) *Cloud {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "nubo.db"))
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "nubo.db"))
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	url := "http://" + srv.Listener.Addr().String()
-	cfg := cloud.Config{PublicURL: url, AdminPassword: AdminPassword, Identity: identity.DefaultConfig()}
+	cfg := cloud.Config{PublicURL: url, AdminPassword: AdminPassword, DataDir: dir, Identity: identity.DefaultConfig()}
 	cfg.Identity.BcryptCost = 4
 	log := slog.New(slog.DiscardHandler)
 	c, err := cloud.New(ctx, st, cfg, log)
