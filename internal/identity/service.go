@@ -49,6 +49,8 @@ type Service struct {
 	gen   atomic.Uint64
 	cache sync.Map // token hash -> *cachedToken
 
+	lists sync.Map // kind -> *cachedList
+
 	catMu  sync.Mutex
 	catGen uint64
 	cat    []CatalogService
@@ -174,4 +176,34 @@ func cloneMap(m map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+type cachedList struct {
+	gen   uint64
+	at    time.Time
+	items any
+}
+
+// listCached returns every record of kind, from memory while no identity
+// write has happened through this process and the copy is younger than
+// CacheTTL (the same rule as validated tokens; docs/adr/0002). Callers must
+// not modify the returned slice's elements.
+func listCached[T any](ctx context.Context, s *Service, kind string) ([]T, error) {
+	gen, now := s.gen.Load(), s.now()
+	if v, ok := s.lists.Load(kind); ok {
+		c := v.(*cachedList)
+		if c.gen == gen && now.Sub(c.at) < s.cfg.CacheTTL && !now.Before(c.at) {
+			return c.items.([]T), nil
+		}
+	}
+	var items []T
+	err := s.read(ctx, func(tx store.ReadTx) (err error) {
+		items, err = store.List[T](tx, kind, store.ListOptions{})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.lists.Store(kind, &cachedList{gen: gen, at: now, items: items})
+	return items, nil
 }
