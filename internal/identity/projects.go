@@ -149,6 +149,9 @@ func (s *Service) DeleteDomain(ctx context.Context, id string) error {
 		if err := deleteAssignmentsTo(tx, TargetDomain, id); err != nil {
 			return err
 		}
+		if err := tx.Delete(kindDomainConfig, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 		return tx.Delete(kindDomain, id)
 	})
 }
@@ -376,9 +379,37 @@ func (s *Service) DeleteProject(ctx context.Context, id string) error {
 	})
 }
 
+// deleteProjectTx removes a project with everything that points at it:
+// role assignments, endpoint and endpoint-group associations, and
+// credentials scoped to it.
 func deleteProjectTx(tx store.Tx, id string) error {
 	if err := deleteAssignmentsTo(tx, TargetProject, id); err != nil {
 		return err
+	}
+	if err := deleteAll(tx, kindProjectEndpoint, id); err != nil {
+		return err
+	}
+	links, err := store.List[EndpointGroupProject](tx, kindEPGroupProject, store.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for _, l := range links {
+		if l.ProjectID == id {
+			if err := tx.Delete(kindEPGroupProject, epGroupProjectID(l.EndpointGroupID, id)); err != nil {
+				return err
+			}
+		}
+	}
+	creds, err := store.List[Credential](tx, kindCredential, store.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for _, c := range creds {
+		if c.ProjectID == id {
+			if err := tx.Delete(kindCredential, c.ID); err != nil {
+				return err
+			}
+		}
 	}
 	return tx.Delete(kindProject, id)
 }

@@ -167,6 +167,7 @@ func Register(mux *http.ServeMux, id *identity.Service, log *slog.Logger) {
 	mux.Handle("GET "+v3+"/users/{id}/application_credentials/{cred}", authed(a.getAppCred))
 	mux.Handle("DELETE "+v3+"/users/{id}/application_credentials/{cred}", authed(a.deleteAppCred))
 
+	a.registerExtras(mux, authed)
 	// Anything else under /identity is Keystone's 404.
 	mux.Handle(prefix+"/", open(func(w http.ResponseWriter, r *http.Request) error {
 		return fault.New(fault.NotFound, "The resource could not be found.")
