@@ -33,6 +33,9 @@ type Domain struct {
 	Tags        []string       `json:"tags"`
 	Options     map[string]any `json:"options"`
 	Extra       map[string]any `json:"extra,omitempty"`
+	// TokensValidAfter: tokens issued before it are revoked (the domain
+	// was disabled), even after the domain is enabled again.
+	TokensValidAfter time.Time `json:"tokens_valid_after"`
 }
 
 // Project owns resources; projects nest through ParentID.
@@ -47,6 +50,9 @@ type Project struct {
 	Tags     []string       `json:"tags"`
 	Options  map[string]any `json:"options"`
 	Extra    map[string]any `json:"extra,omitempty"`
+	// TokensValidAfter: tokens scoped to the project and issued before it
+	// are revoked (the project was disabled).
+	TokensValidAfter time.Time `json:"tokens_valid_after"`
 }
 
 // User is a person or a service account.

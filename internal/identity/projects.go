@@ -90,10 +90,14 @@ func (s *Service) UpdateDomain(ctx context.Context, id string, mutate func(*Doma
 		if err != nil {
 			return err
 		}
+		wasEnabled := d.Enabled
 		if err := mutate(d); err != nil {
 			return err
 		}
 		d.ID = id
+		if wasEnabled && !d.Enabled {
+			d.TokensValidAfter = s.now()
+		}
 		return putDomain(tx, d, false)
 	})
 	return d, err
@@ -350,6 +354,9 @@ func (s *Service) UpdateProject(ctx context.Context, id string, mutate func(*Pro
 		}
 		if p.ParentID != old.ParentID {
 			return fault.New(fault.Forbidden, "Update of `parent_id` is not allowed.")
+		}
+		if old.Enabled && !p.Enabled {
+			p.TokensValidAfter = s.now()
 		}
 		return putProject(tx, p, false)
 	})

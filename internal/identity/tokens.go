@@ -403,7 +403,7 @@ func (s *Service) tokenInfo(tx store.ReadTx, tok *Token) (*TokenInfo, error) {
 	if err != nil {
 		return nil, ErrTokenInvalid
 	}
-	if tok.IssuedAt.Before(u.TokensValidAfter) {
+	if tok.IssuedAt.Before(u.TokensValidAfter) || tok.IssuedAt.Before(ud.TokensValidAfter) {
 		return nil, ErrTokenInvalid
 	}
 	info := &TokenInfo{Token: *tok, User: *u, UserDomain: *ud}
@@ -421,7 +421,7 @@ func (s *Service) tokenInfo(tx store.ReadTx, tok *Token) (*TokenInfo, error) {
 		if err != nil {
 			return nil, ErrTokenInvalid
 		}
-		if !p.Enabled || !pd.Enabled {
+		if !p.Enabled || !pd.Enabled || tok.IssuedAt.Before(p.TokensValidAfter) || tok.IssuedAt.Before(pd.TokensValidAfter) {
 			return nil, ErrTokenInvalid
 		}
 		info.Project, info.ProjectDomain = p, pd
@@ -430,7 +430,7 @@ func (s *Service) tokenInfo(tx store.ReadTx, tok *Token) (*TokenInfo, error) {
 		}
 	case tok.DomainID != "":
 		d, err := store.Get[Domain](tx, kindDomain, tok.DomainID)
-		if err != nil || !d.Enabled {
+		if err != nil || !d.Enabled || tok.IssuedAt.Before(d.TokensValidAfter) {
 			return nil, ErrTokenInvalid
 		}
 		info.Domain = d

@@ -128,9 +128,13 @@ func (s *Service) UpdateUser(ctx context.Context, id string, password *string, m
 		if u.DomainID != old.DomainID {
 			return badRequest("Update of `domain_id` is not allowed.")
 		}
+		if password != nil || (old.Enabled && !u.Enabled) {
+			// As Keystone, a password change or a disable revokes every
+			// token issued before it, for good.
+			u.TokensValidAfter = s.now()
+		}
 		if password != nil {
 			u.PasswordHash = hash
-			u.TokensValidAfter = s.now()
 		}
 		return putUser(tx, u, false)
 	})
