@@ -209,4 +209,7 @@ type Token struct {
 	System    bool      `json:"system,omitempty"`
 	// AppCredentialID is set for tokens issued from an application credential.
 	AppCredentialID string `json:"app_credential_id,omitempty"`
+	// TrustID is set for tokens issued through a trust; UserID is then the
+	// trustee, or the trustor when the trust impersonates.
+	TrustID string `json:"trust_id,omitempty"`
 }

@@ -72,10 +72,12 @@ type Scope struct {
 	System                                                     bool
 	// Unscoped asks explicitly for an unscoped token.
 	Unscoped bool
+	// TrustID scopes the token to a trust (OS-TRUST:trust).
+	TrustID string
 }
 
 func (sc Scope) empty() bool {
-	return sc.ProjectID == "" && sc.ProjectName == "" && sc.DomainID == "" && sc.DomainName == "" && !sc.System
+	return sc.ProjectID == "" && sc.ProjectName == "" && sc.DomainID == "" && sc.DomainName == "" && !sc.System && sc.TrustID == ""
 }
 
 // TokenInfo is a validated token with everything its body shows.
@@ -88,6 +90,7 @@ type TokenInfo struct {
 	Domain        *Domain
 	Roles         []Role
 	AppCred       *AppCredential
+	Trust         *Trust
 }
 
 // Credentials returns the policy view of the token.
@@ -209,6 +212,9 @@ func (s *Service) Authenticate(ctx context.Context, req AuthRequest) (string, *T
 			if err != nil {
 				return "", nil, unauthorized()
 			}
+			if parent.Token.TrustID != "" {
+				return "", nil, fault.New(fault.Forbidden, "Trust-scoped tokens cannot be rescoped.")
+			}
 			if parent.Token.AppCredentialID != "" {
 				return "", nil, fault.New(fault.Forbidden, "Application credentials cannot request a scope.")
 			}
@@ -276,6 +282,31 @@ func (s *Service) Authenticate(ctx context.Context, req AuthRequest) (string, *T
 		return "", nil, unauthorized()
 	}
 	tok.UserID = user.ID
+	if req.Scope.TrustID != "" {
+		if ac != nil {
+			return "", nil, unauthorized()
+		}
+		t, err := s.consumeTrust(ctx, req.Scope.TrustID, user.ID)
+		if err != nil {
+			return "", nil, err
+		}
+		tok.TrustID, tok.ProjectID = t.ID, t.ProjectID
+		req.Scope = Scope{Unscoped: true}
+		if t.Impersonation {
+			// The token is the trustor's, as Keystone issues it.
+			var trustor *User
+			if err := s.read(ctx, func(tx store.ReadTx) (err error) {
+				trustor, err = store.Get[User](tx, kindUser, t.TrustorUserID)
+				return err
+			}); err != nil {
+				return "", nil, unauthorized()
+			}
+			user, tok.UserID = trustor, trustor.ID
+		}
+		if t.ExpiresAt != nil && t.ExpiresAt.Before(tok.ExpiresAt) {
+			tok.ExpiresAt = *t.ExpiresAt
+		}
+	}
 
 	secret := newSecret(32)
 	tok.Hash = HashToken(secret)
@@ -291,10 +322,15 @@ func (s *Service) Authenticate(ctx context.Context, req AuthRequest) (string, *T
 		if _, err := userUsable(tx, u); err != nil {
 			return err
 		}
-		if ac != nil {
+		switch {
+		case ac != nil:
 			tok.ProjectID = ac.ProjectID
-		} else if err := s.resolveScope(tx, u, req.Scope, &tok); err != nil {
-			return err
+		case tok.TrustID != "":
+			// The trust's project, set above.
+		default:
+			if err := s.resolveScope(tx, u, req.Scope, &tok); err != nil {
+				return err
+			}
 		}
 		info, err = s.tokenInfo(tx, &tok)
 		if errors.Is(err, ErrTokenInvalid) {
@@ -425,7 +461,11 @@ func (s *Service) tokenInfo(tx store.ReadTx, tok *Token) (*TokenInfo, error) {
 			return nil, ErrTokenInvalid
 		}
 		info.Project, info.ProjectDomain = p, pd
-		if roleIDs, err = effectiveRoles(tx, u.ID, TargetProject, p.ID); err != nil {
+		if tok.TrustID != "" {
+			if roleIDs, err = s.trustInfo(tx, tok, info, nil); err != nil {
+				return nil, err
+			}
+		} else if roleIDs, err = effectiveRoles(tx, u.ID, TargetProject, p.ID); err != nil {
 			return nil, err
 		}
 	case tok.DomainID != "":

@@ -54,6 +54,9 @@ type authRequest struct {
 }
 
 type scopeRequest struct {
+	Trust *struct {
+		ID string `json:"id"`
+	} `json:"OS-TRUST:trust"`
 	Project *nameOrID `json:"project"`
 	Domain  *nameOrID `json:"domain"`
 	System  *struct {
@@ -105,6 +108,11 @@ func (req *authRequest) toDomain() (identity.AuthRequest, error) {
 		return out, invalid("Invalid input for field 'scope': %s", string(raw))
 	}
 	switch {
+	case sc.Trust != nil:
+		if sc.Trust.ID == "" {
+			return out, invalid("Invalid input for field 'scope/OS-TRUST:trust': id is required")
+		}
+		out.Scope.TrustID = sc.Trust.ID
 	case sc.Project != nil:
 		out.Scope.ProjectID, out.Scope.ProjectName = sc.Project.ID, sc.Project.Name
 		if sc.Project.Domain != nil {
@@ -188,6 +196,12 @@ func (a *api) tokenView(r *http.Request, info *identity.TokenInfo, noCatalog boo
 				return nil, err
 			}
 			v["catalog"] = cat
+		}
+	}
+	if info.Trust != nil {
+		v["OS-TRUST:trust"] = view{
+			"id": info.Trust.ID, "impersonation": info.Trust.Impersonation,
+			"trustee_user": view{"id": info.Trust.TrusteeUserID}, "trustor_user": view{"id": info.Trust.TrustorUserID},
 		}
 	}
 	if info.AppCred != nil {

@@ -168,6 +168,7 @@ func Register(mux *http.ServeMux, id *identity.Service, log *slog.Logger) {
 	mux.Handle("DELETE "+v3+"/users/{id}/application_credentials/{cred}", authed(a.deleteAppCred))
 
 	a.registerExtras(mux, authed)
+	a.registerTrusts(mux, authed)
 	// Anything else under /identity is Keystone's 404.
 	mux.Handle(prefix+"/", open(func(w http.ResponseWriter, r *http.Request) error {
 		return fault.New(fault.NotFound, "The resource could not be found.")
