@@ -104,12 +104,13 @@ func (s *Service) CreateAppCredential(ctx context.Context, userID string, n NewA
 		ID: hexID(), Name: n.Name, UserID: userID, ProjectID: c.ProjectID, Description: n.Description,
 		SecretHash: hash, ExpiresAt: n.ExpiresAt, Unrestricted: n.Unrestricted, RoleIDs: roleIDs,
 	}
-	for _, r := range n.AccessRules {
-		r.ID = hexID()
-		ac.AccessRules = append(ac.AccessRules, r)
-	}
 	err = s.write(ctx, func(tx store.Tx) error {
-		err := tx.Create(store.Record{Kind: kindAppCred, ID: ac.ID, Ref: userID, Unique: []string{userID + "/" + ac.Name}, Value: ac})
+		rules, err := resolveAccessRules(tx, userID, n.AccessRules)
+		if err != nil {
+			return err
+		}
+		ac.AccessRules = rules
+		err = tx.Create(store.Record{Kind: kindAppCred, ID: ac.ID, Ref: userID, Unique: []string{userID + "/" + ac.Name}, Value: ac})
 		return conflictIf(err, "application_credential", "Duplicate entry found with name "+ac.Name)
 	})
 	if err != nil {

@@ -110,6 +110,12 @@ func (ti *TokenInfo) Credentials() *policy.Credentials {
 		c.Roles = append(c.Roles, r.Name)
 		c.RoleIDs = append(c.RoleIDs, r.ID)
 	}
+	if ti.AppCred != nil && len(ti.AppCred.AccessRules) > 0 {
+		c.AccessRules = []policy.AccessRule{}
+		for _, r := range ti.AppCred.AccessRules {
+			c.AccessRules = append(c.AccessRules, policy.AccessRule{Service: r.Service, Method: r.Method, Path: r.Path})
+		}
+	}
 	return c
 }
 

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"slices"
+	"strings"
 )
 
 // Role names bootstrapped by Nubo; admin implies member implies reader.
@@ -28,6 +29,9 @@ type Credentials struct {
 	RoleIDs []string
 	// AppCredentialID is set when the token came from an application credential.
 	AppCredentialID string
+	// AccessRules, when not nil, are the only calls the token may make
+	// (an application credential restricted by access rules).
+	AccessRules []AccessRule
 	// Methods are the authentication methods of the token.
 	Methods []string
 	// TokenHash identifies the token the call carried.
@@ -65,6 +69,49 @@ func (c *Credentials) OwnsProject(id string) bool {
 // id: admin, or member scoped to it.
 func (c *Credentials) CanWriteProject(id string) bool {
 	return c.IsAdmin() || (c != nil && c.ProjectID == id && c.HasRole(RoleMember))
+}
+
+// AccessRule allows one kind of call: a service type, an HTTP method and a
+// path relative to the service's root, where "*" matches one path segment
+// and "**" any number of them.
+type AccessRule struct {
+	Service, Method, Path string
+}
+
+// Allows reports whether a call to service with method and path matches
+// the rule.
+func (r AccessRule) Allows(service, method, path string) bool {
+	if r.Service != service || (r.Method != method && !(r.Method == "GET" && method == "HEAD")) {
+		return false
+	}
+	return matchSegments(splitPath(r.Path), splitPath(path))
+}
+
+func splitPath(p string) []string {
+	var out []string
+	for _, s := range strings.Split(p, "/") {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func matchSegments(pattern, path []string) bool {
+	for i, seg := range pattern {
+		if seg == "**" {
+			for j := i; j <= len(path); j++ {
+				if matchSegments(pattern[i+1:], path[j:]) {
+					return true
+				}
+			}
+			return false
+		}
+		if i >= len(path) || (seg != "*" && seg != path[i]) {
+			return false
+		}
+	}
+	return len(pattern) == len(path)
 }
 
 type ctxKey struct{}

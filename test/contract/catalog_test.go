@@ -108,26 +108,26 @@ func TestCatalog_ReflectsNewEndpoint(t *testing.T) {
 	if findURL(entries, "identity", "public") == "" {
 		t.Fatalf("catalog %+v lacks the identity service", entries)
 	}
-	if findURL(entries, "image", "public") != "" {
-		t.Fatal("image service in the catalog before it was added")
+	if findURL(entries, "nubo-test-type", "public") != "" {
+		t.Fatal("a test service type in the catalog before it was added")
 	}
-	svc := must(services.Create(ctx, admin, services.CreateOpts{Type: "image", Name: "glance"}).Extract())(t)
-	ep := must(endpoints.Create(ctx, admin, endpoints.CreateOpts{Availability: gophercloud.AvailabilityPublic, URL: "http://image.example", ServiceID: svc.ID, Region: "RegionOne"}).Extract())(t)
+	svc := must(services.Create(ctx, admin, services.CreateOpts{Type: "nubo-test-type", Name: "test-service"}).Extract())(t)
+	ep := must(endpoints.Create(ctx, admin, endpoints.CreateOpts{Availability: gophercloud.AvailabilityPublic, URL: "http://service.example", ServiceID: svc.ID, Region: "RegionOne"}).Extract())(t)
 
 	entries = must(catalog.ExtractServiceCatalog(must(catalog.List(admin).AllPages(ctx))(t)))(t)
-	if got := findURL(entries, "image", "public"); got != "http://image.example" {
-		t.Fatalf("image public URL in /auth/catalog = %q", got)
+	if got := findURL(entries, "nubo-test-type", "public"); got != "http://service.example" {
+		t.Fatalf("test service public URL in /auth/catalog = %q", got)
 	}
 	// New tokens carry it too.
 	cat := must(issue(t, c, adminAuth()).ExtractServiceCatalog())(t)
-	if got := findURL(cat.Entries, "image", "public"); got != "http://image.example" {
-		t.Fatalf("image public URL in token catalog = %q", got)
+	if got := findURL(cat.Entries, "nubo-test-type", "public"); got != "http://service.example" {
+		t.Fatalf("test service public URL in token catalog = %q", got)
 	}
 	// A disabled endpoint leaves the catalog.
 	off := false
 	must(endpoints.Update(ctx, admin, ep.ID, endpoints.UpdateOpts{Enabled: &off}).Extract())(t)
 	entries = must(catalog.ExtractServiceCatalog(must(catalog.List(admin).AllPages(ctx))(t)))(t)
-	if got := findURL(entries, "image", "public"); got != "" {
+	if got := findURL(entries, "nubo-test-type", "public"); got != "" {
 		t.Fatalf("disabled endpoint still in the catalog: %q", got)
 	}
 }

@@ -36,6 +36,10 @@ type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 type API struct {
 	Faults FaultWriter
 	Log    *slog.Logger
+	// ServiceType (catalog type, e.g. "compute") and Prefix (where the
+	// service is mounted, e.g. "/compute") let RequireToken enforce
+	// application-credential access rules.
+	ServiceType, Prefix string
 }
 
 // H returns an http.Handler that runs h and renders its error as a fault.
@@ -189,6 +193,21 @@ func (a *API) RequireToken(auth Authenticator, next http.Handler) http.Handler {
 			a.Fail(w, r, err)
 			return
 		}
+		if c.AccessRules != nil && !a.allowedByRules(c, r) {
+			// As keystonemiddleware: a call outside the access rules is 401.
+			a.Fail(w, r, fault.New(fault.Unauthorized, "The request you have made requires authentication."))
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(policy.NewContext(r.Context(), c)))
 	})
+}
+
+func (a *API) allowedByRules(c *policy.Credentials, r *http.Request) bool {
+	path := strings.TrimPrefix(r.URL.Path, a.Prefix)
+	for _, rule := range c.AccessRules {
+		if rule.Allows(a.ServiceType, r.Method, path) {
+			return true
+		}
+	}
+	return false
 }

@@ -41,7 +41,7 @@ func (a authorizer) Authorize(ctx context.Context, token string) (*policy.Creden
 
 // Register adds the Identity v3 routes to mux.
 func Register(mux *http.ServeMux, id *identity.Service, log *slog.Logger) {
-	a := &api{API: apihttp.API{Faults: writeFault, Log: log.With("component", "api.keystone")}, id: id}
+	a := &api{API: apihttp.API{Faults: writeFault, Log: log.With("component", "api.keystone"), ServiceType: "identity", Prefix: prefix}, id: id}
 	open := a.H
 	authed := func(h apihttp.HandlerFunc) http.Handler { return a.RequireToken(Authorize(id), a.H(h)) }
 
@@ -169,6 +169,7 @@ func Register(mux *http.ServeMux, id *identity.Service, log *slog.Logger) {
 
 	a.registerExtras(mux, authed)
 	a.registerTrusts(mux, authed)
+	a.registerAccessRules(mux, authed)
 	// Anything else under /identity is Keystone's 404.
 	mux.Handle(prefix+"/", open(func(w http.ResponseWriter, r *http.Request) error {
 		return fault.New(fault.NotFound, "The resource could not be found.")
