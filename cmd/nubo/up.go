@@ -28,8 +28,8 @@ import (
 type upFlags struct {
 	dataDir, listen, publicURL, storeURL, adminPassword, region string
 	logFormat, logLevel                                         string
-	bcryptCost                                                  int
-	tokenTTL                                                    time.Duration
+	bcryptCost, lockoutAttempts, uniquePasswords                int
+	tokenTTL, lockoutDuration                                   time.Duration
 }
 
 func upCmd() *cobra.Command {
@@ -52,6 +52,9 @@ func upCmd() *cobra.Command {
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.IntVar(&f.bcryptCost, "bcrypt-cost", identity.DefaultConfig().BcryptCost, "bcrypt cost of password hashes (4 to 31)")
 	fl.DurationVar(&f.tokenTTL, "token-ttl", identity.DefaultConfig().TokenTTL, "lifetime of issued tokens")
+	fl.IntVar(&f.lockoutAttempts, "lockout-failure-attempts", 0, "wrong passwords in a row that lock a user out (0: never)")
+	fl.DurationVar(&f.lockoutDuration, "lockout-duration", 30*time.Minute, "how long a locked-out user stays locked out")
+	fl.IntVar(&f.uniquePasswords, "unique-last-password-count", 0, "a user's password change may not reuse any of this many last passwords (0 or 1: no rule)")
 	return cmd
 }
 
@@ -128,6 +131,8 @@ func runUp(cmd *cobra.Command, f upFlags) error {
 
 	cfg := cloud.Config{PublicURL: publicURL, Region: f.region, AdminPassword: pw, DataDir: f.dataDir, Identity: identity.DefaultConfig()}
 	cfg.Identity.BcryptCost, cfg.Identity.TokenTTL = f.bcryptCost, f.tokenTTL
+	cfg.Identity.LockoutFailureAttempts, cfg.Identity.LockoutDuration = f.lockoutAttempts, f.lockoutDuration
+	cfg.Identity.UniqueLastPasswordCount = f.uniquePasswords
 	c, err := cloud.New(ctx, st, cfg, log)
 	if err != nil {
 		return err

@@ -293,3 +293,43 @@ func TestCreateUser_DuplicateNameConflictsAndChangesNothing(t *testing.T) {
 		t.Fatalf("users %d -> %d after a rejected create", len(before), len(after))
 	}
 }
+
+func TestLockout_WrongPasswordsLockThenExpire(t *testing.T) {
+	s, c, admin := newService(t)
+	s.cfg.LockoutFailureAttempts, s.cfg.LockoutDuration = 2, time.Minute
+	u, p := memberUser(t, s, admin, "hank")
+	for i := 0; i < 2; i++ {
+		if _, _, err := s.Authenticate(admin, password(u.Name, "wrong", p.ID)); !fault.Is(err, fault.Unauthorized) {
+			t.Fatalf("wrong password %d: err = %v", i, err)
+		}
+	}
+	if _, _, err := s.Authenticate(admin, password(u.Name, "pw-hank", p.ID)); !fault.Is(err, fault.Unauthorized) {
+		t.Fatalf("right password while locked out: err = %v, want Unauthorized", err)
+	}
+	c.add(time.Minute)
+	if _, _, err := s.Authenticate(admin, password(u.Name, "pw-hank", p.ID)); err != nil {
+		t.Fatalf("after the lockout: %v", err)
+	}
+}
+
+func TestPasswordHistory_SelfServiceMayNotReuse(t *testing.T) {
+	s, _, admin := newService(t)
+	s.cfg.UniqueLastPasswordCount = 2
+	u, _ := memberUser(t, s, admin, "iris")
+	if err := s.ChangePassword(admin, u.ID, "pw-iris", "second"); err != nil {
+		t.Fatal(err)
+	}
+	for _, reuse := range []string{"second", "pw-iris"} {
+		if err := s.ChangePassword(admin, u.ID, "second", reuse); !fault.Is(err, fault.BadRequest) {
+			t.Fatalf("reusing %q: err = %v, want BadRequest", reuse, err)
+		}
+	}
+	if err := s.ChangePassword(admin, u.ID, "second", "third"); err != nil {
+		t.Fatalf("a new password: %v", err)
+	}
+	// The admin reset route does not enforce history (as Keystone).
+	pw := "third"
+	if _, err := s.UpdateUser(admin, u.ID, &pw, func(*User) error { return nil }); err != nil {
+		t.Fatalf("admin reset to the same password: %v", err)
+	}
+}

@@ -70,6 +70,11 @@ type User struct {
 	// TokensValidAfter: tokens issued before it are revoked (password change).
 	TokensValidAfter time.Time `json:"tokens_valid_after"`
 	CreatedAt        time.Time `json:"created_at"`
+	// PasswordHistory holds the hashes of earlier passwords, newest first.
+	PasswordHistory []string `json:"password_history,omitempty"`
+	// FailedAuthCount counts wrong passwords in a row, for lockout.
+	FailedAuthCount  int       `json:"failed_auth_count,omitempty"`
+	LastFailedAuthAt time.Time `json:"last_failed_auth_at,omitzero"`
 }
 
 // Group gathers users so roles can be granted to all of them.

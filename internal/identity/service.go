@@ -25,6 +25,15 @@ type Config struct {
 	TokenTTL time.Duration
 	// BcryptCost is the cost of password and secret hashes.
 	BcryptCost int
+	// Security compliance (Keystone's [security_compliance]); zero is off.
+	// LockoutFailureAttempts wrong passwords in a row lock a user out of
+	// password authentication for LockoutDuration.
+	LockoutFailureAttempts int
+	LockoutDuration        time.Duration
+	// UniqueLastPasswordCount: a self-service password change may not
+	// reuse the current password or the ones before it, this many in all.
+	UniqueLastPasswordCount int
+
 	// CacheTTL bounds how long a validated token is trusted from memory
 	// before it is checked against the store again. Writes made through this
 	// process invalidate the cache at once; the bound is for writes made by

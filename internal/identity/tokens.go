@@ -206,7 +206,14 @@ func (s *Service) Authenticate(ctx context.Context, req AuthRequest) (string, *T
 			if err != nil {
 				return "", nil, err
 			}
-			if !checkHash(u.PasswordHash, req.Password.Password) {
+			if s.lockedOut(u) {
+				return "", nil, fault.New(fault.Unauthorized, "The account is locked for user: %s.", u.ID)
+			}
+			good := checkHash(u.PasswordHash, req.Password.Password)
+			if err := s.recordPasswordCheck(ctx, u, good); err != nil {
+				return "", nil, err
+			}
+			if !good {
 				return "", nil, unauthorized()
 			}
 			pwUser = u
@@ -215,8 +222,12 @@ func (s *Service) Authenticate(ctx context.Context, req AuthRequest) (string, *T
 				return "", nil, badRequest("Expecting to find token in identity.")
 			}
 			parent, err := s.ValidateToken(ctx, HashToken(*req.Token), false)
+			if errors.Is(err, ErrTokenInvalid) {
+				// Keystone answers an unknown, expired or revoked token with 404.
+				return "", nil, fault.New(fault.NotFound, "Could not find token.")
+			}
 			if err != nil {
-				return "", nil, unauthorized()
+				return "", nil, err
 			}
 			if parent.Token.TrustID != "" {
 				return "", nil, fault.New(fault.Forbidden, "Trust-scoped tokens cannot be rescoped.")

@@ -134,7 +134,8 @@ func (s *Service) UpdateUser(ctx context.Context, id string, password *string, m
 			u.TokensValidAfter = s.now()
 		}
 		if password != nil {
-			u.PasswordHash = hash
+			// The admin reset route records history but does not enforce it (as Keystone).
+			s.setPassword(u, hash)
 		}
 		return putUser(tx, u, false)
 	})
@@ -157,6 +158,18 @@ func (s *Service) ChangePassword(ctx context.Context, id, original, password str
 	if !checkHash(u.PasswordHash, original) {
 		return fault.New(fault.Unauthorized, "The request you have made requires authentication.")
 	}
+	if n := s.cfg.UniqueLastPasswordCount; n > 1 {
+		// The current password and the ones before it, n in all (Keystone's count).
+		recent := append([]string{u.PasswordHash}, u.PasswordHistory...)
+		for i, h := range recent {
+			if i >= n {
+				break
+			}
+			if checkHash(h, password) {
+				return badRequest("The new password cannot be identical to a previous password. The total number which includes the new password must be unique is %d.", n)
+			}
+		}
+	}
 	hash, err := s.hash(password)
 	if err != nil {
 		return err
@@ -166,7 +179,7 @@ func (s *Service) ChangePassword(ctx context.Context, id, original, password str
 		if err != nil {
 			return err
 		}
-		u.PasswordHash = hash
+		s.setPassword(u, hash)
 		u.TokensValidAfter = s.now()
 		return putUser(tx, u, false)
 	})
@@ -214,4 +227,51 @@ func deleteAll(tx store.Tx, kind, ref string) error {
 		}
 	}
 	return nil
+}
+
+// setPassword makes hash the user's password, keeping the old one in the
+// history (bounded by the unique-password count) and clearing lockout.
+func (s *Service) setPassword(u *User, hash string) {
+	if u.PasswordHash != "" && s.cfg.UniqueLastPasswordCount > 1 {
+		u.PasswordHistory = append([]string{u.PasswordHash}, u.PasswordHistory...)
+		if len(u.PasswordHistory) > s.cfg.UniqueLastPasswordCount {
+			u.PasswordHistory = u.PasswordHistory[:s.cfg.UniqueLastPasswordCount]
+		}
+	}
+	u.PasswordHash = hash
+	u.FailedAuthCount = 0
+}
+
+// lockedOut reports whether a user may not use password authentication now.
+func (s *Service) lockedOut(u *User) bool {
+	n := s.cfg.LockoutFailureAttempts
+	return n > 0 && u.FailedAuthCount >= n && s.now().Sub(u.LastFailedAuthAt) < s.cfg.LockoutDuration
+}
+
+// recordPasswordCheck counts a wrong password, or clears the count after a
+// right one, when lockout is configured.
+func (s *Service) recordPasswordCheck(ctx context.Context, seen *User, ok bool) error {
+	if s.cfg.LockoutFailureAttempts <= 0 || (ok && seen.FailedAuthCount == 0) {
+		return nil
+	}
+	userID := seen.ID
+	return s.write(ctx, func(tx store.Tx) error {
+		u, err := store.Get[User](tx, kindUser, userID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case ok && u.FailedAuthCount == 0:
+			return nil
+		case ok:
+			u.FailedAuthCount = 0
+		default:
+			if s.now().Sub(u.LastFailedAuthAt) >= s.cfg.LockoutDuration {
+				u.FailedAuthCount = 0
+			}
+			u.FailedAuthCount++
+			u.LastFailedAuthAt = s.now()
+		}
+		return putUser(tx, u, false)
+	})
 }

@@ -111,8 +111,11 @@ STORE_ARGS=()
 # password check burns ~50-250 ms of CPU; on a 2-core runner that serialises the run and makes
 # tests time out. Cost 4 (the minimum) checks a password in well under a millisecond. Fine for
 # a throwaway test cloud, never for a real one.
+# Security compliance on, with the values overrides.conf gives Tempest (identity.user_lockout_*,
+# identity.user_unique_last_password_count), so Tempest's lockout and password-history tests run.
 "$NUBO" up --data-dir "$STATE/data" --listen "127.0.0.1:$PORT" --admin-password "$ADMIN_PASSWORD" \
-  --bcrypt-cost 4 "${STORE_ARGS[@]}" >"$NUBO_LOG" 2>&1 &
+  --bcrypt-cost 4 --lockout-failure-attempts 2 --lockout-duration 5s --unique-last-password-count 2 \
+  "${STORE_ARGS[@]}" >"$NUBO_LOG" 2>&1 &
 NUBO_PID=$!
 log "nubo up (pid $NUBO_PID) on 127.0.0.1:$PORT, log $NUBO_LOG"
 
