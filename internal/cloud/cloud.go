@@ -5,14 +5,18 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/nubo-cloud/nubo/internal/api/apihttp"
+	"github.com/nubo-cloud/nubo/internal/api/glance"
 	"github.com/nubo-cloud/nubo/internal/api/keystone"
+	"github.com/nubo-cloud/nubo/internal/blob/fsblob"
 	"github.com/nubo-cloud/nubo/internal/identity"
+	"github.com/nubo-cloud/nubo/internal/image"
 	"github.com/nubo-cloud/nubo/internal/store"
 )
 
@@ -44,6 +48,7 @@ func Services(publicURL string) []identity.CatalogEntry {
 	return []identity.CatalogEntry{
 		{Type: "identity", Name: "keystone", Description: "Nubo Identity (Keystone v3)", URL: base + "/identity"},
 		// Each service adds its catalog entry here.
+		{Type: "image", Name: "glance", Description: "Nubo Image (Glance v2)", URL: base + "/image"},
 	}
 }
 
@@ -61,6 +66,11 @@ func New(ctx context.Context, st store.Store, cfg Config, log *slog.Logger) (*Cl
 	auth := keystone.Authorize(id)
 	_ = auth // every other API front-end validates X-Auth-Token through auth
 	// Each service registers its routes here.
+	imageBlobs, err := fsblob.Open(filepath.Join(cfg.DataDir, "images"))
+	if err != nil {
+		return nil, fmt.Errorf("image data dir: %w", err)
+	}
+	glance.Register(mux, image.New(st, imageBlobs, image.Config{Fetch: glance.Fetch}, log), auth, log)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		apihttp.WriteJSON(w, http.StatusOK, map[string]any{"name": "nubo", "identity": apihttp.BaseURL(r) + "/identity/v3"})
 	})

@@ -46,15 +46,15 @@ func TestRegion_CRUD(t *testing.T) {
 func TestServiceAndEndpoint_CRUD(t *testing.T) {
 	_, admin := newCloud(t)
 	ctx := context.Background()
-	svc := must(services.Create(ctx, admin, services.CreateOpts{Type: "compute", Name: "nova", Description: "compute"}).Extract())(t)
-	if svc.ID == "" || svc.Type != "compute" || svc.Name != "nova" || !svc.Enabled {
+	svc := must(services.Create(ctx, admin, services.CreateOpts{Type: "nubo-test-crud", Name: "nova", Description: "nubo-test-crud"}).Extract())(t)
+	if svc.ID == "" || svc.Type != "nubo-test-crud" || svc.Name != "nova" || !svc.Enabled {
 		t.Fatalf("created service = %+v", svc)
 	}
 	got := must(services.Get(ctx, admin, svc.ID).Extract())(t)
-	if got.Type != "compute" {
+	if got.Type != "nubo-test-crud" {
 		t.Fatalf("got %+v", got)
 	}
-	byType := must(services.ExtractServices(must(services.List(admin, services.ListOpts{ServiceType: "compute"}).AllPages(ctx))(t)))(t)
+	byType := must(services.ExtractServices(must(services.List(admin, services.ListOpts{ServiceType: "nubo-test-crud"}).AllPages(ctx))(t)))(t)
 	if len(byType) != 1 || byType[0].ID != svc.ID {
 		t.Fatalf("list by type = %+v", byType)
 	}
