@@ -39,6 +39,7 @@ type Cloud struct {
 	Identity *identity.Service
 	handler  http.Handler
 	log      *slog.Logger
+	closers  []func()
 }
 
 // Services lists the catalog entries of the services Nubo serves, given its
@@ -62,6 +63,7 @@ func New(ctx context.Context, st store.Store, cfg Config, log *slog.Logger) (*Cl
 		return nil, fmt.Errorf("bootstrap identity: %w", err)
 	}
 	mux := http.NewServeMux()
+	var closers []func() // run when the cloud stops, after its loops
 	keystone.Register(mux, id, log)
 	auth := keystone.Authorize(id)
 	_ = auth // every other API front-end validates X-Auth-Token through auth
@@ -70,11 +72,18 @@ func New(ctx context.Context, st store.Store, cfg Config, log *slog.Logger) (*Cl
 	if err != nil {
 		return nil, fmt.Errorf("image data dir: %w", err)
 	}
-	glance.Register(mux, image.New(st, imageBlobs, image.Config{Fetch: glance.Fetch}, log), auth, log)
+	images := image.New(st, imageBlobs, image.Config{Fetch: glance.Fetch}, log)
+	if n, err := images.Recover(ctx); err != nil {
+		return nil, fmt.Errorf("recover images: %w", err)
+	} else if n > 0 {
+		log.Info("images left half uploaded by a crash were reset", "count", n)
+	}
+	closers = append(closers, images.Close)
+	glance.Register(mux, images, auth, log)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		apihttp.WriteJSON(w, http.StatusOK, map[string]any{"name": "nubo", "identity": apihttp.BaseURL(r) + "/identity/v3"})
 	})
-	return &Cloud{Identity: id, handler: apihttp.Outer(log, mux), log: log}, nil
+	return &Cloud{Identity: id, handler: apihttp.Outer(log, mux), log: log, closers: closers}, nil
 }
 
 // Handler returns the HTTP handler of every API.
@@ -84,5 +93,9 @@ func (c *Cloud) Handler() http.Handler { return c.handler }
 func (c *Cloud) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return c.Identity.Run(ctx, 10*time.Minute) })
-	return g.Wait()
+	err := g.Wait()
+	for _, close := range c.closers {
+		close()
+	}
+	return err
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/nubo-cloud/nubo/internal/blob/fsblob"
 	"github.com/nubo-cloud/nubo/internal/fault"
 	"github.com/nubo-cloud/nubo/internal/policy"
+	"github.com/nubo-cloud/nubo/internal/store"
 	"github.com/nubo-cloud/nubo/internal/store/sqlite"
 )
 
@@ -484,5 +485,39 @@ func TestWebDownloadImport(t *testing.T) {
 	got, _ := f.svc.Get(ctx, im.ID)
 	if got.Status != StatusQueued || got.Properties[propFailedImport] != StoreID {
 		t.Fatalf("after failed import: %s %v", got.Status, got.Properties)
+	}
+}
+
+func TestRecover_HalfDoneUploadsReturnToQueued(t *testing.T) {
+	f := newFixture(t, Config{})
+	s, ctx := f.svc, as("p1")
+	saving := f.create(t, ctx, nil)
+	importing := f.create(t, ctx, nil)
+	// Simulate a crash in the middle: records left in transient states.
+	for id, status := range map[string]string{saving.ID: StatusSaving, importing.ID: StatusImporting} {
+		err := s.st.Write(ctx, func(tx store.Tx) error {
+			im, err := store.Get[Image](tx, kindImage, id)
+			if err != nil {
+				return err
+			}
+			im.Status = status
+			return putImage(tx, im)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := s.Recover(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("Recover = %d, %v; want 2 repaired", n, err)
+	}
+	for _, id := range []string{saving.ID, importing.ID} {
+		im, err := s.Get(ctx, id)
+		if err != nil || im.Status != StatusQueued {
+			t.Fatalf("image %s after recover: %+v %v", id, im, err)
+		}
+	}
+	if n, _ := s.Recover(ctx); n != 0 {
+		t.Fatalf("second Recover repaired %d, want 0", n)
 	}
 }
