@@ -28,7 +28,7 @@ func TestOpenStackCLI_Images(t *testing.T) {
 
 	dir := t.TempDir()
 	data := make([]byte, 3<<20+17) // not a multiple of any chunk size
-	rand.Read(data)                  //nolint:errcheck // never fails
+	rand.Read(data)                //nolint:errcheck // never fails
 	src := filepath.Join(dir, "disk.qcow2")
 	if err := os.WriteFile(src, data, 0o600); err != nil {
 		t.Fatal(err)
