@@ -8,7 +8,7 @@ export TEST_POSTGRES_URL
 .PHONY: help build test conformance cli check bench
 
 help: ## list the targets
-	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 build: ## build bin/nubo
 	$(GO) build -o $(BIN) ./cmd/nubo
@@ -26,7 +26,11 @@ conformance: build ## Tempest: every test in test/tempest/pass.txt must pass (ne
 cli: build ## drive the real openstack CLI against nubo up (test/cli, -tags cli)
 	NUBO_BIN=$(abspath $(BIN)) $(GO) test -tags cli -count=1 -v ./test/cli/
 
-check: test conformance cli ## everything CI runs: test + conformance + cli
+check: test conformance cli e2e-netns ## everything CI runs: test + conformance + cli + e2e-netns
 
 bench: build ## benchmark bin/nubo (cmd/nubo-bench starts its own nubo up); BENCH_ARGS adds flags
 	$(GO) run ./cmd/nubo-bench --nubo $(abspath $(BIN)) $(BENCH_ARGS)
+
+.PHONY: e2e-netns
+e2e-netns: ## host networking drivers against the real kernel in private netns (root; nftables, busybox-static)
+	$(GO) test -tags netns -count=1 ./internal/driver/netdev/... ./internal/driver/firewall/... ./internal/driver/dhcp/...

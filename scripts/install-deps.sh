@@ -28,7 +28,9 @@ export DEBIAN_FRONTEND=noninteractive
 
 # ------------------------------------------------------------------ packages
 missing=()
-for p in postgresql tempest python3-tempestconf python3-openstackclient python3-subunit python3-stestr; do
+# nftables and busybox-static: the host networking drivers' netns tests (make e2e-netns)
+for p in postgresql tempest python3-tempestconf python3-openstackclient python3-subunit python3-stestr \
+         nftables busybox-static; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
 done
 # tools: any provider will do (e.g. gcc may come from gcc-12)
