@@ -26,7 +26,7 @@ conformance: build ## Tempest: every test in test/tempest/pass.txt must pass (ne
 cli: build ## drive the real openstack CLI against nubo up (test/cli, -tags cli)
 	NUBO_BIN=$(abspath $(BIN)) $(GO) test -tags cli -count=1 -v ./test/cli/
 
-check: test conformance cli e2e-netns ## everything CI runs: test + conformance + cli + e2e-netns
+check: test conformance cli e2e-netns e2e-qemu ## everything CI runs: test + conformance + cli + e2e-netns + e2e-qemu
 
 bench: build ## benchmark bin/nubo (cmd/nubo-bench starts its own nubo up); BENCH_ARGS adds flags
 	$(GO) run ./cmd/nubo-bench --nubo $(abspath $(BIN)) $(BENCH_ARGS)
@@ -34,3 +34,8 @@ bench: build ## benchmark bin/nubo (cmd/nubo-bench starts its own nubo up); BENC
 .PHONY: e2e-netns
 e2e-netns: ## host networking drivers against the real kernel in private netns (root; nftables, busybox-static)
 	$(GO) test -tags netns -count=1 ./internal/driver/netdev/... ./internal/driver/firewall/... ./internal/driver/dhcp/...
+
+.PHONY: e2e-qemu
+e2e-qemu: ## real QEMU guests (root; apt: qemu-system-x86 qemu-utils kmod cpio): build the test guest, go test -tags qemu ./internal/driver/...
+	bash scripts/build-test-guest.sh >/dev/null || { apt-get update >/dev/null && bash scripts/build-test-guest.sh >/dev/null; }
+	$(GO) test -tags qemu -count=1 ./internal/driver/...

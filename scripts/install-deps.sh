@@ -28,9 +28,10 @@ export DEBIAN_FRONTEND=noninteractive
 
 # ------------------------------------------------------------------ packages
 missing=()
-# nftables and busybox-static: the host networking drivers' netns tests (make e2e-netns)
+# nftables and busybox-static: the host networking drivers' netns tests (make e2e-netns);
+# qemu-system-x86, qemu-utils, kmod and cpio: real guests (make e2e-qemu builds its test guest with them)
 for p in postgresql tempest python3-tempestconf python3-openstackclient python3-subunit python3-stestr \
-         nftables busybox-static; do
+         nftables busybox-static qemu-system-x86 qemu-utils kmod cpio; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
 done
 # tools: any provider will do (e.g. gcc may come from gcc-12)
