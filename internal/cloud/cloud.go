@@ -14,7 +14,10 @@ import (
 	"github.com/nubo-cloud/nubo/internal/api/apihttp"
 	"github.com/nubo-cloud/nubo/internal/api/glance"
 	"github.com/nubo-cloud/nubo/internal/api/keystone"
+	"github.com/nubo-cloud/nubo/internal/api/nova"
+	"github.com/nubo-cloud/nubo/internal/api/placement"
 	"github.com/nubo-cloud/nubo/internal/blob/fsblob"
+	"github.com/nubo-cloud/nubo/internal/compute"
 	"github.com/nubo-cloud/nubo/internal/identity"
 	"github.com/nubo-cloud/nubo/internal/image"
 	"github.com/nubo-cloud/nubo/internal/store"
@@ -49,6 +52,8 @@ func Services(publicURL string) []identity.CatalogEntry {
 	return []identity.CatalogEntry{
 		{Type: "identity", Name: "keystone", Description: "Nubo Identity (Keystone v3)", URL: base + "/identity"},
 		// Each service adds its catalog entry here.
+		{Type: "compute", Name: "nova", Description: "Nubo Compute (Nova v2.1)", URL: base + "/compute/v2.1"},
+		{Type: "placement", Name: "placement", Description: "Nubo Placement (read-only)", URL: base + "/placement"},
 		{Type: "image", Name: "glance", Description: "Nubo Image (Glance v2)", URL: base + "/image"},
 	}
 }
@@ -68,6 +73,12 @@ func New(ctx context.Context, st store.Store, cfg Config, log *slog.Logger) (*Cl
 	auth := keystone.Authorize(id)
 	_ = auth // every other API front-end validates X-Auth-Token through auth
 	// Each service registers its routes here.
+	comp := compute.New(st, log)
+	if err := comp.Bootstrap(ctx, compute.BootstrapConfig{FakeHost: true}); err != nil {
+		return nil, fmt.Errorf("bootstrap compute: %w", err)
+	}
+	nova.Register(mux, comp, auth, log)
+	placement.Register(mux, comp, auth, log)
 	imageBlobs, err := fsblob.Open(filepath.Join(cfg.DataDir, "images"))
 	if err != nil {
 		return nil, fmt.Errorf("image data dir: %w", err)

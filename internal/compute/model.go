@@ -1,0 +1,184 @@
+package compute
+
+import (
+	"time"
+
+	"github.com/nubo-cloud/nubo/internal/scheduler"
+)
+
+// Record kinds.
+const (
+	KindFlavor      = "compute.flavor"
+	KindKeypair     = "compute.keypair"
+	KindHost        = "compute.host"
+	KindService     = "compute.service"
+	KindAggregate   = "compute.aggregate"
+	KindServerGroup = "compute.server_group"
+	KindQuota       = "compute.quota"
+	KindQuotaClass  = "compute.quota_class"
+	KindAllocation  = "compute.allocation"
+	KindServer      = "compute.server"
+	kindSeq         = "compute.seq"
+)
+
+// DefaultZone is the availability zone of hosts in no zone-bearing aggregate
+// (Nova's default_availability_zone); InternalZone holds control services.
+const (
+	DefaultZone  = "nova"
+	InternalZone = "internal"
+)
+
+// Flavor is a server size.
+type Flavor struct {
+	// ID is the flavor's public ID (Nova's flavorid).
+	ID          string            `json:"id"`
+	Seq         int64             `json:"seq"`
+	Name        string            `json:"name"`
+	VCPUs       int64             `json:"vcpus"`
+	RAM         int64             `json:"ram"`
+	Disk        int64             `json:"disk"`
+	Swap        int64             `json:"swap"`
+	Ephemeral   int64             `json:"ephemeral"`
+	RxtxFactor  float64           `json:"rxtx_factor"`
+	IsPublic    bool              `json:"is_public"`
+	Disabled    bool              `json:"disabled"`
+	Description *string           `json:"description,omitempty"`
+	ExtraSpecs  map[string]string `json:"extra_specs,omitempty"`
+	// Projects may use a private flavor.
+	Projects  []string  `json:"projects,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Resources returns what a server of the flavor takes from its host.
+func (f *Flavor) Resources() scheduler.Resources {
+	return scheduler.Resources{
+		scheduler.VCPU:     f.VCPUs,
+		scheduler.MemoryMB: f.RAM,
+		scheduler.DiskGB:   f.Disk + f.Ephemeral + (f.Swap+1023)/1024,
+	}
+}
+
+// Keypair types.
+const (
+	KeypairSSH  = "ssh"
+	KeypairX509 = "x509"
+)
+
+// Keypair is a user's public key.
+type Keypair struct {
+	Seq         int64     `json:"seq"`
+	Name        string    `json:"name"`
+	UserID      string    `json:"user_id"`
+	Type        string    `json:"type"`
+	PublicKey   string    `json:"public_key"`
+	Fingerprint string    `json:"fingerprint"`
+	CreatedAt   time.Time `json:"created_at"`
+	// PrivateKey is set only on a keypair Nubo just generated; it is never
+	// stored.
+	PrivateKey string `json:"-"`
+}
+
+// Host is a compute host: one resource provider, one hypervisor, one
+// nova-compute service.
+type Host struct {
+	// ID is the resource provider and hypervisor UUID.
+	ID  string `json:"id"`
+	Seq int64  `json:"seq"`
+	// Name is the service host name (what aggregates and services name).
+	Name               string `json:"name"`
+	HypervisorHostname string `json:"hypervisor_hostname"`
+	HypervisorType     string `json:"hypervisor_type"`
+	HypervisorVersion  int64  `json:"hypervisor_version"`
+	HostIP             string `json:"host_ip"`
+	// Driver names what runs servers here: "fake" for the simulated host.
+	Driver    string                         `json:"driver"`
+	CPUInfo   map[string]any                 `json:"cpu_info,omitempty"`
+	Inventory map[string]scheduler.Inventory `json:"inventory"`
+	// Generation is Placement's provider generation, bumped on every
+	// inventory or allocation change.
+	Generation int64     `json:"generation"`
+	ServiceID  string    `json:"service_id"`
+	CreatedAt  time.Time `json:"created_at"`
+	StartedAt  time.Time `json:"started_at"`
+}
+
+// Service binaries.
+const (
+	BinaryCompute   = "nova-compute"
+	BinaryScheduler = "nova-scheduler"
+	BinaryConductor = "nova-conductor"
+)
+
+// NovaService is a Nova service record (os-services): a binary on a host.
+type NovaService struct {
+	ID             string     `json:"id"`
+	Seq            int64      `json:"seq"`
+	Binary         string     `json:"binary"`
+	Host           string     `json:"host"`
+	Disabled       bool       `json:"disabled"`
+	DisabledReason *string    `json:"disabled_reason"`
+	ForcedDown     bool       `json:"forced_down"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      *time.Time `json:"updated_at"`
+}
+
+// Aggregate is a host aggregate.
+type Aggregate struct {
+	UUID      string            `json:"uuid"`
+	ID        int64             `json:"id"`
+	Name      string            `json:"name"`
+	Hosts     []string          `json:"hosts"`
+	Metadata  map[string]string `json:"metadata"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt *time.Time        `json:"updated_at"`
+}
+
+// AvailabilityZone returns the aggregate's zone, or nil.
+func (a *Aggregate) AvailabilityZone() *string {
+	if z, ok := a.Metadata["availability_zone"]; ok {
+		return &z
+	}
+	return nil
+}
+
+// ServerGroup is a set of servers with a placement policy.
+type ServerGroup struct {
+	ID        string         `json:"id"`
+	Name      string         `json:"name"`
+	Policy    string         `json:"policy"`
+	Rules     map[string]int `json:"rules,omitempty"`
+	ProjectID string         `json:"project_id"`
+	UserID    string         `json:"user_id"`
+	Members   []string       `json:"members"`
+	CreatedAt time.Time      `json:"created_at"`
+}
+
+// Allocation is what one consumer (a server) holds on one provider (a host).
+type Allocation struct {
+	ConsumerID string              `json:"consumer_id"`
+	ProviderID string              `json:"provider_id"`
+	ProjectID  string              `json:"project_id"`
+	UserID     string              `json:"user_id"`
+	Resources  scheduler.Resources `json:"resources"`
+	CreatedAt  time.Time           `json:"created_at"`
+}
+
+// Server is the part of a server record that quotas, usage and scheduling
+// read. Part 2 (the servers API) extends it; the fields here keep their
+// meaning.
+type Server struct {
+	ID               string     `json:"id"`
+	Name             string     `json:"name"`
+	ProjectID        string     `json:"project_id"`
+	UserID           string     `json:"user_id"`
+	Flavor           Flavor     `json:"flavor"`
+	HostID           string     `json:"host_id,omitempty"`
+	AvailabilityZone string     `json:"availability_zone,omitempty"`
+	Status           string     `json:"status"`
+	ServerGroupID    string     `json:"server_group_id,omitempty"`
+	CreatedAt        time.Time  `json:"created_at"`
+	LaunchedAt       *time.Time `json:"launched_at,omitempty"`
+	TerminatedAt     *time.Time `json:"terminated_at,omitempty"`
+	// Deleted servers stay as records until usage no longer needs them.
+	Deleted bool `json:"deleted,omitempty"`
+}
