@@ -9,15 +9,19 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nubo-cloud/nubo/internal/blob"
 	"github.com/nubo-cloud/nubo/internal/fault"
 	"github.com/nubo-cloud/nubo/internal/store"
 )
 
-// chunkSize is the unit of streaming: memory per transfer is two chunks,
-// whatever the image size.
-const chunkSize = 1 << 20
+// chunkSize is the unit of streaming and pipeDepth the chunks in flight:
+// memory per transfer is pipeDepth × chunkSize, whatever the image size.
+const (
+	chunkSize = 1 << 20
+	pipeDepth = 4
+)
 
 func dataKey(id string) string   { return "images/" + id }
 func stagedKey(id string) string { return "staging/" + id }
@@ -166,58 +170,95 @@ func (s *Service) stream(ctx context.Context, owner, key string, r io.Reader, si
 	return d, q, nil
 }
 
-// copyHashed copies src to dst in chunks; MD5, SHA-512 and the write of one
-// chunk run in parallel while the next chunk is read. charge is called
-// with each chunk's length before it is written.
+// copyHashed copies src to dst in chunks through a pipeline: one reader
+// (this goroutine) and three stages on their own goroutines, MD5, SHA-512
+// and the write, each taking every chunk in order at its own pace. A chunk
+// goes back to the free ring once all three are done with it, so the
+// stages overlap each other and the next reads instead of waiting for the
+// slowest one chunk by chunk; memory is pipeDepth chunks whatever the size.
+// charge is called with each chunk's length before it is handed on.
 func copyHashed(ctx context.Context, dst io.Writer, src io.Reader, charge func(int64) error) (Digest, error) {
-	bufs := [2][]byte{make([]byte, chunkSize), make([]byte, chunkSize)}
-	md, sh := md5.New(), sha512.New()
-	var (
-		wg    sync.WaitGroup
-		werr  error
-		total int64
-		cur   int
-	)
-	fail := func(err error) (Digest, error) {
-		wg.Wait()
-		return Digest{}, err
+	type chunk struct {
+		b    []byte
+		left atomic.Int32 // stages still holding the chunk
 	}
-	for {
-		n, rerr := fill(src, bufs[cur])
-		wg.Wait()
-		if werr != nil {
-			return Digest{}, werr
+	free := make(chan *chunk, pipeDepth)
+	for range pipeDepth {
+		free <- &chunk{b: make([]byte, chunkSize)}
+	}
+	done := func(c *chunk) {
+		if c.left.Add(-1) == 0 {
+			free <- c
 		}
-		if err := ctx.Err(); err != nil {
+	}
+	md, sh := md5.New(), sha512.New()
+	var werr atomic.Pointer[error]
+	stages := []func([]byte){
+		func(b []byte) { md.Write(b) },
+		func(b []byte) { sh.Write(b) },
+		func(b []byte) {
+			if werr.Load() != nil {
+				return
+			}
+			if _, err := dst.Write(b); err != nil {
+				err = fmt.Errorf("write image data: %w", err)
+				werr.Store(&err)
+			}
+		},
+	}
+	var wg sync.WaitGroup
+	queues := make([]chan *chunk, len(stages))
+	for i, stage := range stages {
+		queues[i] = make(chan *chunk, pipeDepth)
+		q := queues[i]
+		wg.Go(func() {
+			for c := range q {
+				stage(c.b)
+				done(c)
+			}
+		})
+	}
+	finish := func() {
+		for _, q := range queues {
+			close(q)
+		}
+		wg.Wait()
+	}
+	var total int64
+	for {
+		c := <-free
+		n, rerr := fill(src, c.b[:chunkSize])
+		err := ctx.Err()
+		if err == nil && n > 0 {
+			err = charge(int64(n))
+		}
+		if err == nil && rerr != nil && rerr != io.EOF {
+			err = fault.Wrap(fault.BadRequest, rerr, "Error reading the image data: the upload was cut off.")
+		}
+		if e := werr.Load(); err == nil && e != nil {
+			err = *e
+		}
+		if err != nil {
+			finish()
 			return Digest{}, err
 		}
 		if n > 0 {
-			if err := charge(int64(n)); err != nil {
-				return fail(err)
+			c.b = c.b[:n]
+			c.left.Store(int32(len(stages)))
+			for _, q := range queues {
+				q <- c
 			}
-			b := bufs[cur][:n]
-			wg.Add(3)
-			go func() { md.Write(b); wg.Done() }()
-			go func() { sh.Write(b); wg.Done() }()
-			go func() {
-				if _, err := dst.Write(b); err != nil {
-					werr = fmt.Errorf("write image data: %w", err)
-				}
-				wg.Done()
-			}()
 			total += int64(n)
-			cur ^= 1
+		} else {
+			free <- c
 		}
 		if rerr == io.EOF {
 			break
 		}
-		if rerr != nil {
-			return fail(fault.Wrap(fault.BadRequest, rerr, "Error reading the image data: the upload was cut off."))
-		}
 	}
-	wg.Wait()
-	if werr != nil {
-		return Digest{}, werr
+	finish()
+	if e := werr.Load(); e != nil {
+		return Digest{}, *e
 	}
 	return Digest{Size: total, Checksum: hex.EncodeToString(md.Sum(nil)), Hash: hex.EncodeToString(sh.Sum(nil))}, nil
 }

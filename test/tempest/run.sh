@@ -16,7 +16,9 @@
 #   NUBO_STORE          passed to `nubo up --store` (default: nubo's own default store)
 #   NUBO_READY_TIMEOUT  seconds to wait for nubo to answer (default 30)
 #   TEMPEST_CONF_MODE   default here: template (it needs nothing but the catalog); discover also works
-#   TEMPEST_OVERRIDES   default: test/tempest/overrides.conf
+#   TEMPEST_OVERRIDES   default: test/tempest/overrides.conf; run.sh hands run-tempest a merged copy
+#                       (WORKSPACE/overrides.conf) that first sets image.http_image to a file it
+#                       serves on 127.0.0.1 (python3 -m http.server), so web-download needs no internet
 #   TEMPEST_WORKDIR     default: a fresh /tmp/nubo-tempest.XXXXXX, kept (results.tsv, nubo.log, ...)
 #   and every other run-tempest knob (TEMPEST_CONCURRENCY, TEMPEST_TIMEOUT, OS_TEST_TIMEOUT, ...).
 #
@@ -46,6 +48,7 @@ export TEMPEST_WORKDIR=$WS
 STATE=$(mktemp -d "${TMPDIR:-/tmp}/nubo-state.XXXXXX")   # data dir (+ binary); removed at exit
 NUBO_LOG=$WS/nubo.log
 NUBO_PID=
+HTTP_PID=
 
 stop_nubo() {
   [ -n "$NUBO_PID" ] || return 0
@@ -60,10 +63,17 @@ stop_nubo() {
   wait "$NUBO_PID" 2>/dev/null || true
   NUBO_PID=
 }
+stop_http() {
+  [ -n "$HTTP_PID" ] || return 0
+  kill -TERM "$HTTP_PID" 2>/dev/null || true
+  wait "$HTTP_PID" 2>/dev/null || true
+  HTTP_PID=
+}
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
   local rc=$?
   stop_nubo
+  stop_http
   rm -rf "$STATE"
   exit "$rc"
 }
@@ -147,13 +157,38 @@ if [ -z "${OS_AUTH_URL:-}" ] || [ -z "${OS_PASSWORD:-}" ]; then
 fi
 export OS_AUTH_URL OS_USERNAME OS_PASSWORD OS_PROJECT_NAME OS_USER_DOMAIN_NAME OS_PROJECT_DOMAIN_NAME OS_REGION_NAME
 
+# ------------------------------------------------------------------ image.http_image, served locally
+# Tempest's web-download import test fetches [image] http_image (a cirros URL on the internet by
+# default). Serve a small file on 127.0.0.1 instead, for the length of the run.
+HTTP_DIR=$STATE/http
+mkdir -p "$HTTP_DIR"
+head -c 1048576 /dev/urandom >"$HTTP_DIR/cirros.img"
+HTTP_PORT=$(free_port)
+"$PY" -m http.server --bind 127.0.0.1 "$HTTP_PORT" --directory "$HTTP_DIR" >"$WS/http-image.log" 2>&1 &
+HTTP_PID=$!
+HTTP_IMAGE=http://127.0.0.1:$HTTP_PORT/cirros.img
+deadline=$(( SECONDS + 10 ))
+until [ "$(http_status "$HTTP_IMAGE")" = 200 ]; do
+  kill -0 "$HTTP_PID" 2>/dev/null || die "the image HTTP server exited; see $WS/http-image.log"
+  [ "$SECONDS" -lt "$deadline" ] || die "the image HTTP server did not answer on $HTTP_IMAGE within 10s"
+  sleep 0.1
+done
+log "serving image.http_image at $HTTP_IMAGE (pid $HTTP_PID)"
+
 # ------------------------------------------------------------------ run Tempest
 # template: run-tempest's built-in tempest.conf needs nothing but the token's catalog.
 # discover (python3-tempestconf 2.5.0) currently fails against nubo: its edit_identity_url()
 # (config_tempest/services/services.py) rewrites any identity URL whose path contains
 # "/identity" to host:PORT:PORT/identity/v3/v3, a devstack assumption; LocationParseError.
 export TEMPEST_CONF_MODE=${TEMPEST_CONF_MODE:-template}
-export TEMPEST_OVERRIDES=${TEMPEST_OVERRIDES:-$REPO/test/tempest/overrides.conf}
+OVERRIDES_SRC=${TEMPEST_OVERRIDES:-$REPO/test/tempest/overrides.conf}
+[ -f "$OVERRIDES_SRC" ] || die "no overrides file at $OVERRIDES_SRC"
+# merged copy: our http_image first, so an http_image set in the overrides file still wins
+{
+  echo "image.http_image = $HTTP_IMAGE   # served by test/tempest/run.sh"
+  cat "$OVERRIDES_SRC"
+} >"$WS/overrides.conf"
+export TEMPEST_OVERRIDES=$WS/overrides.conf
 if [ $# -eq 0 ]; then
   MODE=passlist
   [ -f "$PASS_LIST" ] || die "no pass list at $PASS_LIST"
@@ -173,6 +208,7 @@ if ! kill -0 "$NUBO_PID" 2>/dev/null; then
   [ "$RC" != 0 ] || RC=1
 fi
 stop_nubo
+stop_http
 
 [ "$RC" != 2 ] || die "run-tempest setup error (exit 2); see the output above and $WS"
 RESULTS=$WS/results.tsv

@@ -65,6 +65,9 @@ func Register(mux *http.ServeMux, img *image.Service, auth apihttp.Authenticator
 	mux.Handle("GET "+v2+"/schemas/{name}", authed(a.showSchema))
 	mux.Handle("GET "+v2+"/schemas/metadefs/{name}", authed(a.showMetadefSchema))
 
+	// Metadata definitions (metadefs.go).
+	a.registerMetadefs(mux, authed)
+
 	// Anything else under /image is a 404.
 	mux.Handle(prefix+"/", open(func(w http.ResponseWriter, r *http.Request) error {
 		return fault.New(fault.NotFound, "The resource could not be found.")

@@ -94,12 +94,21 @@ type writer struct {
 	f        *os.File
 	tmp, key string
 	done     bool
+	wb       writeback
 }
 
-func (w *writer) Write(p []byte) (int, error) { return w.f.Write(p) }
+func (w *writer) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.wb.wrote(w.f, n)
+	return n, err
+}
 
 // ReadFrom lets io.Copy from a file or socket use the kernel's fast paths.
-func (w *writer) ReadFrom(r io.Reader) (int64, error) { return w.f.ReadFrom(r) }
+func (w *writer) ReadFrom(r io.Reader) (int64, error) {
+	n, err := w.f.ReadFrom(r)
+	w.wb.wrote(w.f, int(n))
+	return n, err
+}
 
 func (w *writer) Commit() error {
 	if w.done {
