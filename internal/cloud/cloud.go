@@ -14,12 +14,14 @@ import (
 	"github.com/nubo-cloud/nubo/internal/api/apihttp"
 	"github.com/nubo-cloud/nubo/internal/api/glance"
 	"github.com/nubo-cloud/nubo/internal/api/keystone"
+	"github.com/nubo-cloud/nubo/internal/api/neutron"
 	"github.com/nubo-cloud/nubo/internal/api/nova"
 	"github.com/nubo-cloud/nubo/internal/api/placement"
 	"github.com/nubo-cloud/nubo/internal/blob/fsblob"
 	"github.com/nubo-cloud/nubo/internal/compute"
 	"github.com/nubo-cloud/nubo/internal/identity"
 	"github.com/nubo-cloud/nubo/internal/image"
+	"github.com/nubo-cloud/nubo/internal/network"
 	"github.com/nubo-cloud/nubo/internal/store"
 )
 
@@ -54,6 +56,7 @@ func Services(publicURL string) []identity.CatalogEntry {
 		// Each service adds its catalog entry here.
 		{Type: "compute", Name: "nova", Description: "Nubo Compute (Nova v2.1)", URL: base + "/compute/v2.1"},
 		{Type: "placement", Name: "placement", Description: "Nubo Placement (read-only)", URL: base + "/placement"},
+		{Type: "network", Name: "neutron", Description: "Nubo Networking (Neutron v2.0)", URL: base + "/network"},
 		{Type: "image", Name: "glance", Description: "Nubo Image (Glance v2)", URL: base + "/image"},
 	}
 }
@@ -91,6 +94,11 @@ func New(ctx context.Context, st store.Store, cfg Config, log *slog.Logger) (*Cl
 	}
 	closers = append(closers, images.Close)
 	glance.Register(mux, images, auth, log)
+	netSvc := network.New(st, network.DefaultConfig(), log)
+	if err := netSvc.Bootstrap(ctx, id, network.DefaultPublicNetwork()); err != nil {
+		return nil, fmt.Errorf("bootstrap network: %w", err)
+	}
+	neutron.Register(mux, netSvc, auth, log)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		apihttp.WriteJSON(w, http.StatusOK, map[string]any{"name": "nubo", "identity": apihttp.BaseURL(r) + "/identity/v3"})
 	})
