@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/nubo-cloud/nubo/internal/api/apihttp"
+	"github.com/nubo-cloud/nubo/internal/api/cinder"
 	"github.com/nubo-cloud/nubo/internal/api/glance"
 	"github.com/nubo-cloud/nubo/internal/api/keystone"
 	"github.com/nubo-cloud/nubo/internal/api/neutron"
@@ -19,10 +20,13 @@ import (
 	"github.com/nubo-cloud/nubo/internal/api/placement"
 	"github.com/nubo-cloud/nubo/internal/blob/fsblob"
 	"github.com/nubo-cloud/nubo/internal/compute"
+	"github.com/nubo-cloud/nubo/internal/compute/fakehost"
+	blockfile "github.com/nubo-cloud/nubo/internal/driver/blockdev/file"
 	"github.com/nubo-cloud/nubo/internal/identity"
 	"github.com/nubo-cloud/nubo/internal/image"
 	"github.com/nubo-cloud/nubo/internal/network"
 	"github.com/nubo-cloud/nubo/internal/store"
+	"github.com/nubo-cloud/nubo/internal/volume"
 )
 
 // Config configures a cloud.
@@ -45,6 +49,7 @@ type Cloud struct {
 	handler  http.Handler
 	log      *slog.Logger
 	closers  []func()
+	loops    []func(context.Context) error // background loops Run starts
 }
 
 // Services lists the catalog entries of the services Nubo serves, given its
@@ -54,6 +59,8 @@ func Services(publicURL string) []identity.CatalogEntry {
 	return []identity.CatalogEntry{
 		{Type: "identity", Name: "keystone", Description: "Nubo Identity (Keystone v3)", URL: base + "/identity"},
 		// Each service adds its catalog entry here.
+		{Type: "block-storage", Name: "cinder", Description: "Nubo Block Storage (Cinder v3)", URL: base + "/volume/v3"},
+		{Type: "volumev3", Name: "cinderv3", Description: "Nubo Block Storage (Cinder v3)", URL: base + "/volume/v3"},
 		{Type: "compute", Name: "nova", Description: "Nubo Compute (Nova v2.1)", URL: base + "/compute/v2.1"},
 		{Type: "placement", Name: "placement", Description: "Nubo Placement (read-only)", URL: base + "/placement"},
 		{Type: "network", Name: "neutron", Description: "Nubo Networking (Neutron v2.0)", URL: base + "/network"},
@@ -94,15 +101,35 @@ func New(ctx context.Context, st store.Store, cfg Config, log *slog.Logger) (*Cl
 	}
 	closers = append(closers, images.Close)
 	glance.Register(mux, images, auth, log)
+	// Servers: images for boot and snapshots; the control-plane reconciler
+	// schedules, the fake host converges servers on simulated hosts.
+	comp.SetImages(images)
+	loops := []func(context.Context) error{compute.NewServerReconciler(comp).Run, fakehost.New(comp, images, log).Run}
 	netSvc := network.New(st, network.DefaultConfig(), log)
 	if err := netSvc.Bootstrap(ctx, id, network.DefaultPublicNetwork()); err != nil {
 		return nil, fmt.Errorf("bootstrap network: %w", err)
 	}
 	neutron.Register(mux, netSvc, auth, log)
+	// Block Storage: volume files under DataDir/volumes, backups under
+	// DataDir/backups; its reconciler does the backend work.
+	volDrv, err := blockfile.New(filepath.Join(cfg.DataDir, "volumes"), "")
+	if err != nil {
+		return nil, fmt.Errorf("volume data dir: %w", err)
+	}
+	volBackups, err := fsblob.Open(filepath.Join(cfg.DataDir, "backups"))
+	if err != nil {
+		return nil, fmt.Errorf("backup data dir: %w", err)
+	}
+	vols := volume.New(st, volDrv, images, volBackups, volume.DefaultConfig(), log)
+	if err := vols.Bootstrap(ctx); err != nil {
+		return nil, fmt.Errorf("bootstrap volume: %w", err)
+	}
+	cinder.Register(mux, vols, auth, log)
+	loops = append(loops, vols.Run)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		apihttp.WriteJSON(w, http.StatusOK, map[string]any{"name": "nubo", "identity": apihttp.BaseURL(r) + "/identity/v3"})
 	})
-	return &Cloud{Identity: id, handler: apihttp.Outer(log, mux), log: log, closers: closers}, nil
+	return &Cloud{Identity: id, handler: apihttp.Outer(log, mux), log: log, closers: closers, loops: loops}, nil
 }
 
 // Handler returns the HTTP handler of every API.
@@ -112,6 +139,9 @@ func (c *Cloud) Handler() http.Handler { return c.handler }
 func (c *Cloud) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return c.Identity.Run(ctx, 10*time.Minute) })
+	for _, loop := range c.loops {
+		g.Go(func() error { return loop(ctx) })
+	}
 	err := g.Wait()
 	for _, close := range c.closers {
 		close()

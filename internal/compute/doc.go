@@ -8,8 +8,14 @@
 // Scheduling decisions come from the pure internal/scheduler over a Snapshot
 // built here; Claim commits the chosen allocation in a write transaction
 // that re-checks the host's capacity, so concurrent claims never
-// over-commit. Servers (part 2) are records of KindServer; usage and quota
-// math already read them.
+// over-commit.
+//
+// Servers (servers*.go, server_*.go) follow Nova's state machine
+// (server_states.go): the API side writes desired state (task_state) and
+// instance actions in one transaction; ServerReconciler schedules and claims;
+// the host side (fakehost for simulated hosts, the agent later) performs the
+// task and reports the observed state with ReportServer. Networking is
+// reached only through the Ports interface (ports.go), images through Images.
 //
 // It imports neither net/http nor a store implementation.
 package compute

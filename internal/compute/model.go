@@ -18,7 +18,11 @@ const (
 	KindQuotaClass  = "compute.quota_class"
 	KindAllocation  = "compute.allocation"
 	KindServer      = "compute.server"
-	kindSeq         = "compute.seq"
+	// KindAction holds instance actions (Ref: server ID).
+	KindAction = "compute.instance_action"
+	// KindMigration holds migrations (Ref: server ID).
+	KindMigration = "compute.migration"
+	kindSeq       = "compute.seq"
 )
 
 // DefaultZone is the availability zone of hosts in no zone-bearing aggregate
@@ -181,4 +185,67 @@ type Server struct {
 	TerminatedAt     *time.Time `json:"terminated_at,omitempty"`
 	// Deleted servers stay as records until usage no longer needs them.
 	Deleted bool `json:"deleted,omitempty"`
+
+	// Part 2 (servers API); see servers.go and server_states.go.
+
+	// Seq numbers servers for their libvirt-style instance name.
+	Seq         int64   `json:"seq,omitempty"`
+	Description *string `json:"description,omitempty"`
+	// ImageID is "" for a server booted from a volume.
+	ImageID  string            `json:"image_id,omitempty"`
+	KeyName  *string           `json:"key_name,omitempty"`
+	KeyData  string            `json:"key_data,omitempty"`
+	UserData *string           `json:"user_data,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+	Tags     []string          `json:"tags,omitempty"`
+	// AccessIPv4/6 are the user-set access addresses (no effect on the guest).
+	AccessIPv4  string `json:"access_ipv4,omitempty"`
+	AccessIPv6  string `json:"access_ipv6,omitempty"`
+	ConfigDrive bool   `json:"config_drive,omitempty"`
+	DiskConfig  string `json:"disk_config,omitempty"`
+	Hostname    string `json:"hostname,omitempty"`
+	// SecurityGroups are group names as the client gave them.
+	SecurityGroups []string `json:"security_groups,omitempty"`
+	// Networks is what the client asked for; Ports what it got.
+	Networks      []NetworkRequest `json:"networks,omitempty"`
+	Ports         []Port           `json:"ports,omitempty"`
+	BlockDevices  []BlockDevice    `json:"block_devices,omitempty"`
+	ReservationID string           `json:"reservation_id,omitempty"`
+	LaunchIndex   int              `json:"launch_index,omitempty"`
+	// HostName and NodeName name the host (service host and hypervisor
+	// hostname) HostID points at.
+	HostName string `json:"host_name,omitempty"`
+	NodeName string `json:"node_name,omitempty"`
+	// VMState and TaskState are the API's view (Nova's vm_state and
+	// task_state): the API sets TaskState to ask for a change; the host side
+	// clears it when PowerState reflects the change.
+	VMState    string `json:"vm_state,omitempty"`
+	TaskState  string `json:"task_state,omitempty"`
+	PowerState int    `json:"power_state"`
+	// PrevVMState is where a reversible state returns to (unrescue, revert
+	// resize, rebuild of a stopped server).
+	PrevVMState  string       `json:"prev_vm_state,omitempty"`
+	Locked       bool         `json:"locked,omitempty"`
+	LockedBy     string       `json:"locked_by,omitempty"`
+	LockedReason *string      `json:"locked_reason,omitempty"`
+	Fault        *ServerFault `json:"fault,omitempty"`
+	Progress     int          `json:"progress,omitempty"`
+	// OldFlavor and OldHostID are kept while a resize or migration awaits
+	// confirmation.
+	OldFlavor *Flavor `json:"old_flavor,omitempty"`
+	OldHostID string  `json:"old_host_id,omitempty"`
+	// MigrationID is the migration in progress.
+	MigrationID string `json:"migration_id,omitempty"`
+	// ActionID is the instance action the current task belongs to.
+	ActionID string `json:"action_id,omitempty"`
+	// SnapshotImageID is the image a createImage task fills.
+	SnapshotImageID string `json:"snapshot_image_id,omitempty"`
+	// RescueImageID is the image a rescue boots.
+	RescueImageID string `json:"rescue_image_id,omitempty"`
+	// ShelvedImageID is the "<name>-shelved" snapshot of a shelved server,
+	// deleted when it is unshelved.
+	ShelvedImageID string `json:"shelved_image_id,omitempty"`
+	// ForcedHost is the host an admin asked for ("zone:host").
+	ForcedHost string    `json:"forced_host,omitempty"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }

@@ -20,6 +20,9 @@ type Service struct {
 	st  store.Store
 	log *slog.Logger
 	now func() time.Time
+	// ports and images are the other services servers use (servers.go).
+	ports  Ports
+	images Images
 }
 
 // New returns a Service.
