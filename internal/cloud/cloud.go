@@ -110,6 +110,8 @@ func New(ctx context.Context, st store.Store, cfg Config, log *slog.Logger) (*Cl
 		return nil, fmt.Errorf("bootstrap network: %w", err)
 	}
 	neutron.Register(mux, netSvc, auth, log)
+	// Servers get their ports from Networking.
+	comp.SetPorts(ports{net: netSvc})
 	// Block Storage: volume files under DataDir/volumes, backups under
 	// DataDir/backups; its reconciler does the backend work.
 	volDrv, err := blockfile.New(filepath.Join(cfg.DataDir, "volumes"), "")

@@ -261,9 +261,14 @@ func (s *Service) CreateServer(ctx context.Context, req CreateServerRequest) (*C
 	// Ports are made after the servers exist, so a failure shows on the
 	// server (ERROR with a fault) rather than leaking ports.
 	for _, sv := range res.Servers {
-		made, perr := s.allocatePorts(ctx, sv, sgs)
+		made, perr := s.allocatePorts(ctx, sv, req.SecurityGroups)
 		portsMade = append(portsMade, made...)
 		if perr != nil {
+			// Nova answers a create naming a missing network or port, or
+			// a fixed IP in use, with 400.
+			if fe := fault.As(perr); fe != nil && (fe.Kind == fault.NotFound || fe.Type == "FixedIpAlreadyInUse") {
+				perr = badRequest("%s", fe.Msg)
+			}
 			s.failServer(context.WithoutCancel(ctx), sv.ID, perr)
 			if len(res.Servers) == 1 {
 				// One server: the client gets the network error, as from Nova.
@@ -633,14 +638,34 @@ func (s *Service) allocatePorts(ctx context.Context, sv *Server, sgNames []strin
 }
 
 func (s *Service) setPorts(ctx context.Context, id string, ports []Port) error {
-	return s.write(ctx, func(tx store.Tx) error {
+	var cur *Server
+	err := s.write(ctx, func(tx store.Tx) error {
 		sv, err := store.Get[Server](tx, KindServer, id)
 		if err != nil {
 			return err
 		}
 		sv.Ports = ports
+		cur = sv
 		return putServer(tx, sv, false)
 	})
+	if err == nil && cur.HostName != "" {
+		// Scheduled before its ports were recorded: bind them to the host.
+		s.bindHost(ctx, cur)
+	}
+	return err
+}
+
+// bindHost sets binding:host_id of sv's ports to its host.
+func (s *Service) bindHost(ctx context.Context, sv *Server) {
+	if s.ports == nil || sv.Deleted {
+		return
+	}
+	sctx := serviceContext(context.WithoutCancel(ctx), sv.ProjectID)
+	for _, p := range sv.Ports {
+		if err := s.ports.BindPort(sctx, p.ID, sv.ID, sv.AvailabilityZone, sv.HostName); err != nil {
+			s.log.WarnContext(ctx, "port not bound to host", "server_id", sv.ID, "port_id", p.ID, logkey.Err, err)
+		}
+	}
 }
 
 // ListServersOptions filters ListServers.

@@ -175,7 +175,8 @@ func (r *ServerReconciler) place(ctx context.Context, sv *Server, task string) e
 		return s.placementFailed(ctx, sv.ID, task, err)
 	}
 	h := new(Host)
-	return s.write(ctx, func(tx store.Tx) error {
+	var placed *Server
+	err = s.write(ctx, func(tx store.Tx) error {
 		cur, err := store.Get[Server](tx, KindServer, sv.ID)
 		if err != nil {
 			return err
@@ -227,8 +228,13 @@ func (r *ServerReconciler) place(ctx context.Context, sv *Server, task string) e
 			}
 		}
 		cur.UpdatedAt = now
+		placed = cur
 		return putServer(tx, cur, false)
 	})
+	if err == nil && placed != nil && len(placed.Ports) > 0 {
+		s.bindHost(ctx, placed)
+	}
+	return err
 }
 
 // schedule places sv (fresh snapshot; the claim re-checks capacity).

@@ -767,9 +767,12 @@ func (a *api) updateServer(w http.ResponseWriter, r *http.Request) error {
 }
 
 // updateView is the body of update and rebuild: before 2.75 the show view
-// without the detail-only fields.
+// without the detail-only fields; addresses are never extended.
 func (a *api) updateView(r *http.Request, sv *compute.Server) map[string]any {
 	v := a.serverView(r, sv, true)
+	// Nova shows addresses without the OS-EXT-IPS fields here
+	// (extend_address=False), whatever the microversion.
+	v["addresses"] = addressesView(sv, false)
 	if mv(r).AtLeast(2, 75) {
 		return v
 	}
