@@ -207,21 +207,7 @@ func (s *Service) GetFloatingIP(ctx context.Context, id string) (*FloatingIP, er
 
 // ListFloatingIPs returns the visible floating IPs.
 func (s *Service) ListFloatingIPs(ctx context.Context) ([]FloatingIP, error) {
-	c, err := creds(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []FloatingIP
-	err = s.read(ctx, func(tx store.ReadTx) error {
-		all, err := store.List[FloatingIP](tx, kindFloatingIP, store.ListOptions{})
-		for _, f := range all {
-			if visible(c, f.ProjectID) {
-				out = append(out, f)
-			}
-		}
-		return err
-	})
-	return out, err
+	return listVisible(ctx, s, kindFloatingIP, func(c *policy.Credentials, f *FloatingIP) bool { return visible(c, f.ProjectID) })
 }
 
 // UpdateFloatingIP associates (port_id) or disassociates (port_id null).

@@ -202,24 +202,7 @@ func (s *Service) GetNetwork(ctx context.Context, id string) (*Network, error) {
 
 // ListNetworks returns the networks the caller can see.
 func (s *Service) ListNetworks(ctx context.Context) ([]Network, error) {
-	c, err := creds(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []Network
-	err = s.read(ctx, func(tx store.ReadTx) error {
-		all, err := store.List[Network](tx, kindNetwork, store.ListOptions{})
-		if err != nil {
-			return err
-		}
-		for i := range all {
-			if networkVisible(&all[i], c) {
-				out = append(out, all[i])
-			}
-		}
-		return nil
-	})
-	return out, err
+	return listVisible(ctx, s, kindNetwork, func(c *policy.Credentials, n *Network) bool { return networkVisible(n, c) })
 }
 
 // NetworkSubnets returns the IDs of the subnets of each network.

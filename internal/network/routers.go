@@ -223,21 +223,7 @@ func (s *Service) GetRouter(ctx context.Context, id string) (*Router, error) {
 
 // ListRouters returns the visible routers.
 func (s *Service) ListRouters(ctx context.Context) ([]Router, error) {
-	c, err := creds(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []Router
-	err = s.read(ctx, func(tx store.ReadTx) error {
-		all, err := store.List[Router](tx, kindRouter, store.ListOptions{})
-		for _, r := range all {
-			if visible(c, r.ProjectID) {
-				out = append(out, r)
-			}
-		}
-		return err
-	})
-	return out, err
+	return listVisible(ctx, s, kindRouter, func(c *policy.Credentials, r *Router) bool { return visible(c, r.ProjectID) })
 }
 
 // interfaceSubnets returns the subnets the router has legs on.

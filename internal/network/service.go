@@ -111,6 +111,29 @@ func creds(ctx context.Context) (*policy.Credentials, error) {
 	return c, nil
 }
 
+// listVisible returns, from one snapshot, the records of kind the caller may
+// see: those for which keep holds.
+func listVisible[T any](ctx context.Context, s *Service, kind string, keep func(c *policy.Credentials, v *T) bool) ([]T, error) {
+	c, err := creds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []T
+	err = s.read(ctx, func(tx store.ReadTx) error {
+		all, err := store.List[T](tx, kind, store.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for i := range all {
+			if keep(c, &all[i]) {
+				out = append(out, all[i])
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // visible reports whether the caller may see a resource of project.
 func visible(c *policy.Credentials, project string) bool {
 	return c.IsAdmin() || (c.ProjectID != "" && c.ProjectID == project)

@@ -149,21 +149,7 @@ func (s *Service) GetSubnetPool(ctx context.Context, id string) (*SubnetPool, er
 
 // ListSubnetPools returns the visible pools.
 func (s *Service) ListSubnetPools(ctx context.Context) ([]SubnetPool, error) {
-	c, err := creds(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []SubnetPool
-	err = s.read(ctx, func(tx store.ReadTx) error {
-		all, err := store.List[SubnetPool](tx, kindSubnetPool, store.ListOptions{})
-		for _, p := range all {
-			if visible(c, p.ProjectID) || p.Shared {
-				out = append(out, p)
-			}
-		}
-		return err
-	})
-	return out, err
+	return listVisible(ctx, s, kindSubnetPool, func(c *policy.Credentials, p *SubnetPool) bool { return visible(c, p.ProjectID) || p.Shared })
 }
 
 // UpdateSubnetPool changes a pool (prefixes may only grow).
