@@ -248,7 +248,10 @@ func TestLifecycle(t *testing.T) {
 	log := waitConsole(t, d, id, "FZ-READY", 0, 60*time.Second)
 	t.Logf("boot: Start→FZ-READY %v, QEMU CPU %.2fs", time.Since(start).Round(time.Millisecond), cpuSeconds(st.PID))
 	// The config drive was found and its user_data ran.
-	for _, want := range []string{"FZ-CD-BEGIN /dev/sr0", `"uuid":"` + id + `"`, "FZ-USERDATA-RAN", "vda:root"} {
+	// The device watcher runs in the background and may print its first
+	// line just after FZ-READY, so wait for it rather than expect it.
+	log = waitConsole(t, d, id, "vda:root", 0, 10*time.Second)
+	for _, want := range []string{"FZ-CD-BEGIN /dev/sr0", `"uuid":"` + id + `"`, "FZ-USERDATA-RAN"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("console lacks %q:\n%s", want, lastLines(log, 20))
 		}
