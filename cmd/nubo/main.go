@@ -23,7 +23,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(upCmd(), adminCmd(), versionCmd())
+	root.AddCommand(upCmd(), agentCmd(), adminCmd(), versionCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "nubo:", err)
 		os.Exit(1)

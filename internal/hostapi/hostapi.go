@@ -130,11 +130,14 @@ type Volume struct {
 type Network struct {
 	ID string `json:"id"`
 	// Type is "vxlan", "flat", "vlan" or "local".
-	Type           string   `json:"type"`
-	SegmentationID uint32   `json:"segmentation_id,omitempty"`
-	MTU            int      `json:"mtu"`
-	External       bool     `json:"external,omitempty"`
-	Subnets        []Subnet `json:"subnets"`
+	Type           string `json:"type"`
+	SegmentationID uint32 `json:"segmentation_id,omitempty"`
+	// PhysicalNetwork names the provider network of a flat or VLAN
+	// network (the agent maps it to an interface).
+	PhysicalNetwork string   `json:"physical_network,omitempty"`
+	MTU             int      `json:"mtu"`
+	External        bool     `json:"external,omitempty"`
+	Subnets         []Subnet `json:"subnets"`
 	// Remotes are the underlay addresses of the other hosts with this
 	// network (VXLAN flood/FDB entries).
 	Remotes []string `json:"remotes,omitempty"`
