@@ -33,7 +33,7 @@ bench: build ## benchmark bin/nubo (cmd/nubo-bench starts its own nubo up); BENC
 
 .PHONY: e2e-netns
 e2e-netns: ## host networking drivers against the real kernel in private netns (root; nftables, busybox-static)
-	$(GO) test -tags netns -count=1 ./internal/driver/netdev/... ./internal/driver/firewall/... ./internal/driver/dhcp/...
+	$(GO) test -tags netns -count=1 ./internal/driver/netdev/... ./internal/driver/firewall/... ./internal/driver/dhcp/... ./internal/agent/netagent/
 
 .PHONY: e2e-qemu
 e2e-qemu: ## real QEMU guests (root; apt: qemu-system-x86 qemu-utils kmod cpio busybox-static dosfstools mtools syslinux syslinux-common): build the test guest, go test -tags qemu ./internal/driver/...

@@ -104,6 +104,11 @@ func (s HostSpec) Validate() error {
 				return err
 			}
 		}
+		if n.Uplink != "" {
+			if err := claim(n.Uplink, "uplink of network "+n.ID); err != nil {
+				return err
+			}
+		}
 		for _, t := range n.Taps {
 			if err := claim(TapName(t.PortID), "port "+t.PortID); err != nil {
 				return err
@@ -150,6 +155,19 @@ func (n Network) Validate() error {
 			if !r.IsValid() || r.Is4() != v.Local.Is4() {
 				return fmt.Errorf("network %s: remote VTEP %v does not match local %v", n.ID, r, v.Local)
 			}
+		}
+	}
+	if n.Uplink != "" {
+		if err := validName(n.Uplink); err != nil {
+			return fmt.Errorf("network %s: uplink: %w", n.ID, err)
+		}
+	}
+	if n.VXLAN != nil && n.Uplink != "" {
+		return fmt.Errorf("network %s: both VXLAN and an uplink", n.ID)
+	}
+	for _, a := range n.Addresses {
+		if !a.IsValid() {
+			return fmt.Errorf("network %s: invalid bridge address", n.ID)
 		}
 	}
 	for _, t := range n.Taps {

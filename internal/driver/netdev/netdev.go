@@ -56,6 +56,15 @@ type Network struct {
 	MTU   int
 	VXLAN *VXLAN // nil for a network local to this host
 	Taps  []Tap
+	// Addresses are kept exact (IPv6 link-local aside) on the bridge itself
+	// in the host namespace, e.g. the external network's gateway so that
+	// the host reaches routers' gateways and floating IPs.
+	Addresses []netip.Prefix
+	// Uplink is an existing host device (a flat provider network's physical
+	// interface) made a port of the bridge and set up. The driver does not
+	// own it: it never creates, changes or deletes it, and deleting the
+	// bridge only releases it.
+	Uplink string
 }
 
 // VXLAN is a network's overlay device, named VXLANName(network ID). MAC

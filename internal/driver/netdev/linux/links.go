@@ -24,10 +24,18 @@ func (d *Driver) ensureNetwork(h *netlink.Handle, n netdev.Network) ([]string, e
 		return names, fmt.Errorf("network %s: %w", n.ID, err)
 	}
 	var errs []error
+	if err := syncAddrs(h, br, n.Addresses); err != nil {
+		errs = append(errs, fmt.Errorf("network %s: bridge %s: %w", n.ID, brName, err))
+	}
 	if v := n.VXLAN; v != nil {
 		name := netdev.VXLANName(n.ID)
 		names = append(names, name)
 		if err := d.ensureVXLAN(h, name, n.MTU, br, v); err != nil {
+			errs = append(errs, fmt.Errorf("network %s: %w", n.ID, err))
+		}
+	}
+	if n.Uplink != "" {
+		if err := ensureUplink(h, n.Uplink, br); err != nil {
 			errs = append(errs, fmt.Errorf("network %s: %w", n.ID, err))
 		}
 	}
@@ -183,6 +191,27 @@ func (d *Driver) ensureVXLAN(h *netlink.Handle, name string, mtu int, br netlink
 		return err
 	}
 	return syncFDB(h, vx.Attrs().Index, v.Remotes)
+}
+
+// ensureUplink makes an existing device a port of br and sets it up; it
+// changes nothing else about it.
+func ensureUplink(h *netlink.Handle, name string, br netlink.Link) error {
+	l, err := h.LinkByName(name)
+	if err != nil {
+		return fmt.Errorf("uplink %s: %w", name, err)
+	}
+	a := l.Attrs()
+	if a.MasterIndex != br.Attrs().Index {
+		if err := h.LinkSetMasterByIndex(l, br.Attrs().Index); err != nil {
+			return fmt.Errorf("attach uplink %s to bridge: %w", name, err)
+		}
+	}
+	if a.Flags&net.FlagUp == 0 {
+		if err := h.LinkSetUp(l); err != nil {
+			return fmt.Errorf("set uplink %s up: %w", name, err)
+		}
+	}
+	return nil
 }
 
 var zeroMAC = net.HardwareAddr{0, 0, 0, 0, 0, 0}
