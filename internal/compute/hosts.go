@@ -21,8 +21,10 @@ type HostSpec struct {
 	HypervisorVersion  int64
 	HostIP             string
 	Driver             string
-	CPUInfo            map[string]any
-	Inventory          map[string]scheduler.Inventory
+	// NetworkNode marks a host that serves routers, DHCP and metadata.
+	NetworkNode bool
+	CPUInfo     map[string]any
+	Inventory   map[string]scheduler.Inventory
 }
 
 // RegisterHost creates or updates the compute host named spec.Name and its
@@ -52,7 +54,7 @@ func (s *Service) RegisterHost(ctx context.Context, spec HostSpec) (*Host, error
 			}
 		}
 		h.HypervisorHostname, h.HypervisorType, h.HypervisorVersion = spec.HypervisorHostname, spec.HypervisorType, spec.HypervisorVersion
-		h.HostIP, h.Driver, h.CPUInfo = spec.HostIP, spec.Driver, spec.CPUInfo
+		h.HostIP, h.Driver, h.CPUInfo, h.NetworkNode = spec.HostIP, spec.Driver, spec.CPUInfo, spec.NetworkNode
 		h.Inventory = spec.Inventory
 		h.StartedAt = now
 		h.Generation++
@@ -105,7 +107,9 @@ type usage struct {
 	servers   map[string][]Server
 }
 
-func readUsage(tx store.ReadTx) (*usage, error) {
+// readUsage sums every allocation; withServers also lists the servers of
+// each host (the hypervisor views need them, the scheduler does not).
+func readUsage(tx store.ReadTx, withServers bool) (*usage, error) {
 	allocs, err := store.List[Allocation](tx, KindAllocation, store.ListOptions{})
 	if err != nil {
 		return nil, err
@@ -121,6 +125,9 @@ func readUsage(tx store.ReadTx) (*usage, error) {
 			r[k] += v
 		}
 		u.instances[a.ProviderID]++
+	}
+	if !withServers {
+		return u, nil
 	}
 	servers, err := store.List[Server](tx, KindServer, store.ListOptions{})
 	if err != nil {
@@ -167,39 +174,54 @@ func snapshot(tx store.ReadTx) (scheduler.Snapshot, error) {
 	if err != nil {
 		return scheduler.Snapshot{}, err
 	}
-	u, err := readUsage(tx)
+	u, err := readUsage(tx, false)
 	if err != nil {
 		return scheduler.Snapshot{}, err
 	}
-	zones, aggs, err := hostZones(tx)
+	_, aggs, err := hostZones(tx)
 	if err != nil {
 		return scheduler.Snapshot{}, err
 	}
-	var snap scheduler.Snapshot
-	for _, h := range hosts {
-		svc, err := store.Get[NovaService](tx, KindService, h.ServiceID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return snap, err
-		}
-		md := map[string][]string{}
-		for _, a := range aggs {
-			if slices.Contains(a.Hosts, h.Name) {
-				for k, v := range a.Metadata {
-					md[k] = append(md[k], v)
-				}
-			}
-		}
-		snap.Hosts = append(snap.Hosts, scheduler.Host{
-			ID: h.ID, Name: h.Name,
-			Enabled:           svc != nil && !svc.Disabled && !svc.ForcedDown,
-			AvailabilityZone:  zones[h.Name],
-			Inventory:         h.Inventory,
-			Used:              u.used[h.ID],
-			Instances:         u.instances[h.ID],
-			AggregateMetadata: md,
-		})
+	svcs, err := store.List[NovaService](tx, KindService, store.ListOptions{})
+	if err != nil {
+		return scheduler.Snapshot{}, err
+	}
+	services := make(map[string]*NovaService, len(svcs))
+	for i := range svcs {
+		services[svcs[i].ID] = &svcs[i]
+	}
+	snap := scheduler.Snapshot{Hosts: make([]scheduler.Host, 0, len(hosts))}
+	for i := range hosts {
+		snap.Hosts = append(snap.Hosts, schedHost(&hosts[i], services[hosts[i].ServiceID], aggs, u.used[hosts[i].ID], u.instances[hosts[i].ID]))
 	}
 	return snap, nil
+}
+
+// schedHost is h as the scheduler sees it: svc is its compute service (nil
+// if missing), aggs every aggregate, used and instances its allocations.
+func schedHost(h *Host, svc *NovaService, aggs []Aggregate, used scheduler.Resources, instances int) scheduler.Host {
+	zone := ""
+	md := map[string][]string{}
+	for _, a := range aggs {
+		if !slices.Contains(a.Hosts, h.Name) {
+			continue
+		}
+		if z := a.AvailabilityZone(); z != nil {
+			zone = *z
+		}
+		for k, v := range a.Metadata {
+			md[k] = append(md[k], v)
+		}
+	}
+	return scheduler.Host{
+		ID: h.ID, Name: h.Name,
+		Enabled:           svc != nil && !svc.Disabled && !svc.ForcedDown,
+		AvailabilityZone:  zone,
+		Inventory:         h.Inventory,
+		Used:              used,
+		Instances:         instances,
+		AggregateMetadata: md,
+	}
 }
 
 // HostView is a host with its service, zone and usage: what the hypervisor,
@@ -248,7 +270,7 @@ func hostViews(tx store.ReadTx) ([]HostView, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := readUsage(tx)
+	u, err := readUsage(tx, true)
 	if err != nil {
 		return nil, err
 	}

@@ -95,9 +95,11 @@ type Host struct {
 	HypervisorVersion  int64  `json:"hypervisor_version"`
 	HostIP             string `json:"host_ip"`
 	// Driver names what runs servers here: "fake" for the simulated host.
-	Driver    string                         `json:"driver"`
-	CPUInfo   map[string]any                 `json:"cpu_info,omitempty"`
-	Inventory map[string]scheduler.Inventory `json:"inventory"`
+	Driver string `json:"driver"`
+	// NetworkNode says the host also serves routers, DHCP and metadata.
+	NetworkNode bool                           `json:"network_node,omitempty"`
+	CPUInfo     map[string]any                 `json:"cpu_info,omitempty"`
+	Inventory   map[string]scheduler.Inventory `json:"inventory"`
 	// Generation is Placement's provider generation, bumped on every
 	// inventory or allocation change.
 	Generation int64     `json:"generation"`

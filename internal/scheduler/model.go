@@ -124,6 +124,14 @@ type Request struct {
 	Host string
 	// Ignore lists host IDs to skip (retries, resize to another host).
 	Ignore []string
+
+	// amounts is Resources without zero amounts, set by Place.
+	amounts []classAmount
+}
+
+type classAmount struct {
+	class  string
+	amount int64
 }
 
 // Placement is where a server goes and what it takes there.

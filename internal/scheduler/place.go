@@ -4,7 +4,24 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"time"
 )
+
+// placeHook is called after every Place when set (SetPlaceHook).
+var placeHook atomic.Pointer[func(hosts int, took time.Duration)]
+
+// SetPlaceHook makes every later Place call fn with the number of hosts it
+// considered and how long it took (nil stops it). It is for benchmarks,
+// which measure the time per scheduling decision; fn must be safe for
+// concurrent use and quick.
+func SetPlaceHook(fn func(hosts int, took time.Duration)) {
+	if fn == nil {
+		placeHook.Store(nil)
+		return
+	}
+	placeHook.Store(&fn)
+}
 
 // Weights of the weighers (Nova's defaults: RAM and CPU spread, fewer
 // instances preferred).
@@ -34,7 +51,18 @@ var filters = []filter{
 		}
 		return zone == req.AvailabilityZone
 	}},
-	{"ResourceFilter", func(req *Request, h *Host) bool { return Fits(h.Inventory, h.Used, req.Resources) }},
+	{"ResourceFilter", func(req *Request, h *Host) bool {
+		if req.amounts == nil {
+			return Fits(h.Inventory, h.Used, req.Resources)
+		}
+		for _, a := range req.amounts {
+			i, ok := h.Inventory[a.class]
+			if !ok || !i.Fits(h.Used[a.class], a.amount) {
+				return false
+			}
+		}
+		return true
+	}},
 	{"AggregateInstanceExtraSpecsFilter", func(req *Request, h *Host) bool {
 		for k, v := range req.ExtraSpecs {
 			key, ok := aggregateKey(k)
@@ -90,14 +118,36 @@ func aggregateKey(spec string) (string, bool) {
 // Place runs the filters and weighers and returns the best host. Hosts with
 // equal weights are ordered by name, so the result is deterministic.
 func Place(req Request, snap Snapshot) (Placement, error) {
-	var cands []*Host
-	rejected := map[string]int{}
+	if hook := placeHook.Load(); hook != nil {
+		start := time.Now()
+		defer func() { (*hook)(len(snap.Hosts), time.Since(start)) }()
+	}
+	return place(&req, &snap)
+}
+
+func init() {
+	if len(filters) > 16 {
+		panic("scheduler: more than 16 filters")
+	}
+}
+
+func place(req *Request, snap *Snapshot) (Placement, error) {
+	// The requested amounts as a slice: ranging over the map for every
+	// host costs more than the rest of the filters.
+	req.amounts = make([]classAmount, 0, len(req.Resources))
+	for class, amount := range req.Resources {
+		if amount != 0 {
+			req.amounts = append(req.amounts, classAmount{class, amount})
+		}
+	}
+	cands := make([]*Host, 0, len(snap.Hosts))
+	var rejected [16]int // per filter, len(filters) <= 16
 	for i := range snap.Hosts {
 		h := &snap.Hosts[i]
 		ok := true
-		for _, f := range filters {
-			if !f.keep(&req, h) {
-				rejected[f.name]++
+		for fi := range filters {
+			if !filters[fi].keep(req, h) {
+				rejected[fi]++
 				ok = false
 				break
 			}
@@ -107,9 +157,15 @@ func Place(req Request, snap Snapshot) (Placement, error) {
 		}
 	}
 	if len(cands) == 0 {
-		return Placement{}, fmt.Errorf("%w (%d hosts; rejected by %s)", ErrNoValidHost, len(snap.Hosts), reasons(rejected))
+		r := map[string]int{}
+		for fi, f := range filters {
+			if rejected[fi] > 0 {
+				r[f.name] = rejected[fi]
+			}
+		}
+		return Placement{}, fmt.Errorf("%w (%d hosts; rejected by %s)", ErrNoValidHost, len(snap.Hosts), reasons(r))
 	}
-	w := weigh(&req, cands)
+	w := weigh(req, cands)
 	best := 0
 	for i := 1; i < len(cands); i++ {
 		if w[i] > w[best] || (w[i] == w[best] && cands[i].Name < cands[best].Name) {
@@ -136,40 +192,41 @@ func reasons(r map[string]int) string {
 // weigh sums each weigher's score, normalised to [0, 1] over the
 // candidates, times its multiplier (Nova's weighing).
 func weigh(req *Request, hosts []*Host) []float64 {
-	total := make([]float64, len(hosts))
-	add := func(mult float64, raw func(h *Host) float64) {
-		vals := make([]float64, len(hosts))
-		lo, hi := 0.0, 0.0
-		for i, h := range hosts {
-			vals[i] = raw(h)
-			if i == 0 || vals[i] < lo {
-				lo = vals[i]
-			}
-			if i == 0 || vals[i] > hi {
-				hi = vals[i]
-			}
+	n := len(hosts)
+	total := make([]float64, n)
+	vals := make([]float64, 3*n)
+	ram, cpu, inst := vals[:n], vals[n:2*n], vals[2*n:]
+	for i, h := range hosts {
+		ram[i] = float64(h.Inventory[MemoryMB].Capacity() - h.Used[MemoryMB])
+		cpu[i] = float64(h.Inventory[VCPU].Capacity() - h.Used[VCPU])
+		inst[i] = float64(h.Instances)
+	}
+	add := func(mult float64, vals []float64) {
+		lo, hi := vals[0], vals[0]
+		for _, v := range vals[1:] {
+			lo, hi = min(lo, v), max(hi, v)
 		}
-		for i := range hosts {
-			n := 0.0
-			if hi > lo {
-				n = (vals[i] - lo) / (hi - lo)
-			}
-			total[i] += mult * n
+		if hi <= lo {
+			return
+		}
+		for i, v := range vals {
+			total[i] += mult * ((v - lo) / (hi - lo))
 		}
 	}
-	free := func(class string) func(h *Host) float64 {
-		return func(h *Host) float64 { return float64(h.Inventory[class].Capacity() - h.Used[class]) }
-	}
-	add(ramWeight, free(MemoryMB))
-	add(cpuWeight, free(VCPU))
-	add(instanceWeight, func(h *Host) float64 { return float64(h.Instances) })
+	add(ramWeight, ram)
+	add(cpuWeight, cpu)
+	add(instanceWeight, inst)
 	if g := req.Group; g != nil && (g.Policy == SoftAffinity || g.Policy == SoftAntiAffinity) {
 		mult := 1.0
 		if g.Policy == SoftAntiAffinity {
 			mult = -1.0
 		}
+		members := ram // reused
+		for i, h := range hosts {
+			members[i] = float64(g.Members[h.ID])
+		}
 		// Weigh group members heavier than the spread weighers together.
-		add(10*mult, func(h *Host) float64 { return float64(g.Members[h.ID]) })
+		add(10*mult, members)
 	}
 	return total
 }

@@ -3,8 +3,9 @@
 // scale simulation, never presented as the product. It follows the store's
 // change feed through compute.Service.FollowServers and, for each server on
 // a fake host with a host-side task pending (compute.HostTasks), reports
-// compute.Outcome at once through compute.Service.ReportServer, exactly as
-// the real host agent will after its hypervisor driver did the work.
+// compute.Outcome at once through compute.Service.ReportServers (the
+// servers of one batch of the feed in one transaction), exactly as the real
+// host agent will after its hypervisor driver did the work.
 //
 // What it does not model: guests, disks, consoles, networking on the host,
 // timing (every task finishes at once) and failures. A snapshot

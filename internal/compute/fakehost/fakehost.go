@@ -29,10 +29,8 @@ func New(c *compute.Service, images compute.Images, log *slog.Logger) *Reconcile
 // Run follows the change feed until ctx ends.
 func (r *Reconciler) Run(ctx context.Context) error {
 	return r.c.FollowServers(ctx, func(ctx context.Context, ids []string) {
-		for _, id := range ids {
-			if err := r.Reconcile(ctx, id); err != nil && ctx.Err() == nil {
-				r.log.ErrorContext(ctx, "reconcile fake server", "server_id", id, logkey.Err, err)
-			}
+		if err := r.ReconcileBatch(ctx, ids); err != nil && ctx.Err() == nil {
+			r.log.ErrorContext(ctx, "reconcile fake servers", logkey.Err, err)
 		}
 	})
 }
@@ -40,22 +38,36 @@ func (r *Reconciler) Run(ctx context.Context) error {
 // Reconcile performs the pending host-side task of one server, if it is on
 // a fake host.
 func (r *Reconciler) Reconcile(ctx context.Context, id string) error {
-	hs, err := r.c.ServerOnHost(ctx, id)
-	if err != nil || hs == nil || hs.Driver != Driver {
+	return r.ReconcileBatch(ctx, []string{id})
+}
+
+// ReconcileBatch performs the pending host-side tasks of the servers ids
+// that are on fake hosts: it reads them in one transaction and reports
+// their outcomes in one (snapshots, which copy image bytes, one by one).
+func (r *Reconciler) ReconcileBatch(ctx context.Context, ids []string) error {
+	hss, err := r.c.ServersOnHosts(ctx, ids)
+	if err != nil {
 		return err
 	}
-	sv := &hs.Server
-	if sv.Deleted || !slices.Contains(compute.HostTasks, sv.TaskState) {
+	var reports []compute.ServerReport
+	for i := range hss {
+		sv := &hss[i].Server
+		if hss[i].Driver != Driver || sv.Deleted || !slices.Contains(compute.HostTasks, sv.TaskState) {
+			continue
+		}
+		if sv.TaskState == compute.TaskMigrating && sv.OldHostID != "" {
+			continue // the control plane has not picked the destination yet
+		}
+		var failure error
+		if (sv.TaskState == compute.TaskImageSnapshot || sv.TaskState == compute.TaskShelving) && sv.SnapshotImageID != "" {
+			failure = r.snapshot(ctx, sv)
+		}
+		reports = append(reports, compute.ServerReport{ID: sv.ID, Task: sv.TaskState, Observed: compute.Outcome(sv), Failure: failure})
+	}
+	if len(reports) == 0 {
 		return nil
 	}
-	if sv.TaskState == compute.TaskMigrating && sv.OldHostID != "" {
-		return nil // the control plane has not picked the destination yet
-	}
-	var failure error
-	if (sv.TaskState == compute.TaskImageSnapshot || sv.TaskState == compute.TaskShelving) && sv.SnapshotImageID != "" {
-		failure = r.snapshot(ctx, sv)
-	}
-	return r.c.ReportServer(ctx, sv.ID, sv.TaskState, compute.Outcome(sv), failure)
+	return r.c.ReportServers(ctx, reports)
 }
 
 // snapshot copies the base image's bytes into the snapshot image.

@@ -57,6 +57,7 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		Name:         "sqlite",
 		Retryable:    retryable,
 		PollInterval: time.Second,
+		RefIndexHint: "INDEXED BY records_ref",
 	}
 	return sqlstore.New(d, writer, reader), nil
 }

@@ -33,6 +33,10 @@ type Dialect struct {
 	// PollInterval bounds how long Wait sleeps before re-reading the revision,
 	// for writes made by other processes sharing the database.
 	PollInterval time.Duration
+	// RefIndexHint follows "FROM records" in a List by Ref. SQLite's planner,
+	// without statistics, scans the whole kind by primary key instead of
+	// using records_ref; "INDEXED BY records_ref" makes it use the index.
+	RefIndexHint string
 }
 
 // Store implements store.Store.
@@ -43,6 +47,11 @@ type Store struct {
 
 	mu     sync.Mutex
 	notify chan struct{} // closed and replaced after every committed write
+
+	// stmts holds the prepared statements of transactions' queries per
+	// pool (read-only after New): preparing (parsing) each statement anew
+	// cost as much as running it.
+	stmts map[stmtKey]*sql.Stmt
 
 	closers []func() error
 }
@@ -58,7 +67,58 @@ func New(d Dialect, writer, reader *sql.DB, closers ...func() error) *Store {
 	if d.Retryable == nil {
 		d.Retryable = func(error) bool { return false }
 	}
-	return &Store{d: d, writer: writer, reader: reader, notify: make(chan struct{}), closers: closers}
+	s := &Store{d: d, writer: writer, reader: reader, notify: make(chan struct{}), closers: closers}
+	s.prepare()
+	return s
+}
+
+type stmtKey struct {
+	db    *sql.DB
+	query string
+}
+
+// txQueries are the statements transactions run, prepared by New.
+var txQueries = []string{
+	"SELECT revision FROM nubo_meta WHERE id = 1",
+	"SELECT ref, rev, data FROM records WHERE kind = ? AND id = ?",
+	"SELECT id FROM record_keys WHERE kind = ? AND key = ?",
+	"SELECT id, ref, rev, data FROM records WHERE kind = ? ORDER BY id",
+	"INSERT INTO records (kind, id, ref, rev, data) VALUES (?, ?, ?, ?, ?)",
+	"UPDATE records SET ref = ?, rev = ?, data = ? WHERE kind = ? AND id = ?",
+	"DELETE FROM records WHERE kind = ? AND id = ?",
+	"DELETE FROM record_keys WHERE kind = ? AND id = ?",
+	"INSERT INTO record_keys (kind, key, id) VALUES (?, ?, ?)",
+	"INSERT INTO changes (rev, seq, kind, id, deleted) VALUES (?, ?, ?, ?, ?)",
+}
+
+// refListQuery lists a kind's records by Ref.
+func (s *Store) refListQuery() string {
+	return "SELECT id, ref, rev, data FROM records " + s.d.RefIndexHint + " WHERE kind = ? AND ref = ? ORDER BY id"
+}
+
+// prepare prepares the transactions' statements on both pools, before any
+// transaction holds a connection (a pool of one connection could not lend
+// one later). A statement that fails to prepare is run unprepared.
+func (s *Store) prepare() {
+	s.stmts = map[stmtKey]*sql.Stmt{}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, db := range []*sql.DB{s.writer, s.reader} {
+		for _, q := range append(slices.Clone(txQueries), s.refListQuery()) {
+			k := stmtKey{db, s.q(q)}
+			if _, ok := s.stmts[k]; ok {
+				continue
+			}
+			if st, err := db.PrepareContext(ctx, k.query); err == nil {
+				s.stmts[k] = st
+			}
+		}
+	}
+}
+
+// prepared returns query prepared on db, or nil.
+func (s *Store) prepared(db *sql.DB, query string) *sql.Stmt {
+	return s.stmts[stmtKey{db, query}]
 }
 
 // DB returns the writer pool, for migrations and tests.
@@ -86,6 +146,9 @@ func (s *Store) q(query string) string {
 // Close closes both pools.
 func (s *Store) Close() error {
 	var errs []error
+	for _, st := range s.stmts {
+		errs = append(errs, st.Close())
+	}
 	if s.reader != s.writer {
 		errs = append(errs, s.reader.Close())
 	}
@@ -112,7 +175,7 @@ func (s *Store) Read(ctx context.Context, fn func(store.ReadTx) error) error {
 		return fmt.Errorf("%s: begin read: %w", s.d.Name, err)
 	}
 	defer sqlTx.Rollback() //nolint:errcheck // read-only; rollback after commit is a no-op
-	t := &tx{s: s, ctx: ctx, tx: sqlTx, rev: -1}
+	t := &tx{s: s, ctx: ctx, tx: sqlTx, db: s.reader, rev: -1}
 	if err := fn(t); err != nil {
 		return err
 	}
@@ -161,7 +224,7 @@ func (s *Store) writeOnce(ctx context.Context, fn func(store.Tx) error) (wrote b
 	if err := sqlTx.QueryRowContext(ctx, s.q("SELECT revision FROM nubo_meta WHERE id = 1")).Scan(&cur); err != nil {
 		return false, fmt.Errorf("%s: read revision: %w", s.d.Name, err)
 	}
-	t := &tx{s: s, ctx: ctx, tx: sqlTx, rev: cur + 1, write: true}
+	t := &tx{s: s, ctx: ctx, tx: sqlTx, db: s.writer, rev: cur + 1, write: true}
 	if err := fn(t); err != nil {
 		return false, err
 	}
@@ -271,18 +334,47 @@ type tx struct {
 	s     *Store
 	ctx   context.Context
 	tx    *sql.Tx
+	db    *sql.DB // the pool tx runs on
 	rev   int64
 	seq   int
 	write bool
 }
 
+// stmt returns query prepared for use in t (once per pool connection: the
+// pool's statement is prepared again on each connection it is used on), or
+// nil if it is not among the prepared ones.
+func (t *tx) stmt(query string) *sql.Stmt {
+	st := t.s.prepared(t.db, t.s.q(query))
+	if st == nil {
+		return nil
+	}
+	return t.tx.StmtContext(t.ctx, st)
+}
+
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(query); st != nil {
+		return st.ExecContext(t.ctx, args...)
+	}
 	return t.tx.ExecContext(t.ctx, t.s.q(query), args...)
+}
+
+func (t *tx) queryRow(query string, args ...any) *sql.Row {
+	if st := t.stmt(query); st != nil {
+		return st.QueryRowContext(t.ctx, args...)
+	}
+	return t.tx.QueryRowContext(t.ctx, t.s.q(query), args...)
+}
+
+func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(query); st != nil {
+		return st.QueryContext(t.ctx, args...)
+	}
+	return t.tx.QueryContext(t.ctx, t.s.q(query), args...)
 }
 
 func (t *tx) Revision() int64 {
 	if t.rev < 0 {
-		if err := t.tx.QueryRowContext(t.ctx, t.s.q("SELECT revision FROM nubo_meta WHERE id = 1")).Scan(&t.rev); err != nil {
+		if err := t.queryRow("SELECT revision FROM nubo_meta WHERE id = 1").Scan(&t.rev); err != nil {
 			return 0
 		}
 	}
@@ -292,7 +384,7 @@ func (t *tx) Revision() int64 {
 func (t *tx) Get(kind, id string) (store.Item, error) {
 	it := store.Item{Kind: kind, ID: id}
 	var data string
-	err := t.tx.QueryRowContext(t.ctx, t.s.q("SELECT ref, rev, data FROM records WHERE kind = ? AND id = ?"), kind, id).Scan(&it.Ref, &it.Rev, &data)
+	err := t.queryRow("SELECT ref, rev, data FROM records WHERE kind = ? AND id = ?", kind, id).Scan(&it.Ref, &it.Rev, &data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return it, store.ErrNotFound
 	}
@@ -305,7 +397,7 @@ func (t *tx) Get(kind, id string) (store.Item, error) {
 
 func (t *tx) Lookup(kind, key string) (string, error) {
 	var id string
-	err := t.tx.QueryRowContext(t.ctx, t.s.q("SELECT id FROM record_keys WHERE kind = ? AND key = ?"), kind, key).Scan(&id)
+	err := t.queryRow("SELECT id FROM record_keys WHERE kind = ? AND key = ?", kind, key).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", store.ErrNotFound
 	}
@@ -319,9 +411,9 @@ func (t *tx) List(kind string, opts store.ListOptions) ([]store.Item, error) {
 	var rows *sql.Rows
 	var err error
 	if opts.Ref != "" {
-		rows, err = t.tx.QueryContext(t.ctx, t.s.q("SELECT id, ref, rev, data FROM records WHERE kind = ? AND ref = ? ORDER BY id"), kind, opts.Ref)
+		rows, err = t.query(t.s.refListQuery(), kind, opts.Ref)
 	} else {
-		rows, err = t.tx.QueryContext(t.ctx, t.s.q("SELECT id, ref, rev, data FROM records WHERE kind = ? ORDER BY id"), kind)
+		rows, err = t.query("SELECT id, ref, rev, data FROM records WHERE kind = ? ORDER BY id", kind)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: list %s: %w", t.s.d.Name, kind, err)
