@@ -41,6 +41,10 @@ type Config struct {
 	// DataDir is where services keep files (image bytes, …).
 	DataDir  string
 	Identity identity.Config
+	// NoFakeHost leaves out the simulated compute host (driver "fake") that
+	// is otherwise registered at bootstrap for API tests; set it when real
+	// host agents run the servers.
+	NoFakeHost bool
 }
 
 // Cloud is a running control plane.
@@ -84,10 +88,9 @@ func New(ctx context.Context, st store.Store, cfg Config, log *slog.Logger) (*Cl
 	_ = auth // every other API front-end validates X-Auth-Token through auth
 	// Each service registers its routes here.
 	comp := compute.New(st, log)
-	if err := comp.Bootstrap(ctx, compute.BootstrapConfig{FakeHost: true}); err != nil {
+	if err := comp.Bootstrap(ctx, compute.BootstrapConfig{FakeHost: !cfg.NoFakeHost}); err != nil {
 		return nil, fmt.Errorf("bootstrap compute: %w", err)
 	}
-	nova.Register(mux, comp, auth, log)
 	placement.Register(mux, comp, auth, log)
 	imageBlobs, err := fsblob.Open(filepath.Join(cfg.DataDir, "images"))
 	if err != nil {
@@ -112,6 +115,7 @@ func New(ctx context.Context, st store.Store, cfg Config, log *slog.Logger) (*Cl
 	neutron.Register(mux, netSvc, auth, log)
 	// Servers get their ports from Networking.
 	comp.SetPorts(ports{net: netSvc})
+	nova.Register(mux, comp, auth, log, nova.WithProxy(novaProxy{net: netSvc, images: images}))
 	// Block Storage: volume files under DataDir/volumes, backups under
 	// DataDir/backups; its reconciler does the backend work.
 	volDrv, err := blockfile.New(filepath.Join(cfg.DataDir, "volumes"), "")
@@ -128,6 +132,11 @@ func New(ctx context.Context, st store.Store, cfg Config, log *slog.Logger) (*Cl
 	}
 	cinder.Register(mux, vols, auth, log)
 	loops = append(loops, vols.Run)
+	// Servers' volumes (os-volume_attachments, boot from volume): the
+	// control plane prepares boot volumes and releases a deleted server's;
+	// the fake host plugs volumes in and out at once.
+	comp.SetVolumes(volumes{v: vols})
+	loops = append(loops, compute.NewVolumeReconciler(comp).Run, fakehost.NewVolumes(comp, log).Run)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		apihttp.WriteJSON(w, http.StatusOK, map[string]any{"name": "nubo", "identity": apihttp.BaseURL(r) + "/identity/v3"})
 	})

@@ -209,11 +209,14 @@ type Server struct {
 	// SecurityGroups are group names as the client gave them.
 	SecurityGroups []string `json:"security_groups,omitempty"`
 	// Networks is what the client asked for; Ports what it got.
-	Networks      []NetworkRequest `json:"networks,omitempty"`
-	Ports         []Port           `json:"ports,omitempty"`
-	BlockDevices  []BlockDevice    `json:"block_devices,omitempty"`
-	ReservationID string           `json:"reservation_id,omitempty"`
-	LaunchIndex   int              `json:"launch_index,omitempty"`
+	Networks     []NetworkRequest `json:"networks,omitempty"`
+	Ports        []Port           `json:"ports,omitempty"`
+	BlockDevices []BlockDevice    `json:"block_devices,omitempty"`
+	// VolumeAttachments are the server's volumes (root volume included:
+	// Boot); see volumes.go.
+	VolumeAttachments []VolumeAttachment `json:"volume_attachments,omitempty"`
+	ReservationID     string             `json:"reservation_id,omitempty"`
+	LaunchIndex       int                `json:"launch_index,omitempty"`
 	// HostName and NodeName name the host (service host and hypervisor
 	// hostname) HostID points at.
 	HostName string `json:"host_name,omitempty"`

@@ -382,6 +382,9 @@ func (s *Service) snapshot(ctx context.Context, id, name string, metadata map[st
 	if err := checkState(sv, action, creds(ctx).IsAdmin()); err != nil {
 		return "", err
 	}
+	if sv.ImageID == "" && len(sv.VolumeAttachments) > 0 {
+		return s.snapshotVolumeBacked(ctx, sv, name, metadata, extra, action)
+	}
 	attrs := map[string]any{"name": name, "container_format": "bare", "disk_format": "qcow2", "visibility": "private"}
 	if base, err := s.images.Get(ctx, sv.ImageID); err == nil {
 		if base.DiskFormat != "" {
@@ -564,8 +567,22 @@ func (s *Service) RemoveSecurityGroup(ctx context.Context, id, name string) erro
 	return err
 }
 
+// ErrNoConsole is what a Consoles returns for a host it does not serve.
+var ErrNoConsole = errors.New("compute: no console reader for this host")
+
+// Consoles reads guests' serial consoles on their hosts.
+type Consoles interface {
+	// ConsoleOutput returns the last lines (≤0: all) of a server's serial
+	// console on host hostID, or ErrNoConsole if it cannot reach that host.
+	ConsoleOutput(ctx context.Context, hostID, serverID string, lines int) (string, error)
+}
+
+// SetConsoles sets where real hosts' consoles are read.
+func (s *Service) SetConsoles(c Consoles) { s.consoles = c }
+
 // ConsoleOutput returns the last length lines (≤0: all) of the server's
-// serial console. The fake host has no guest: it shows a synthetic boot log.
+// serial console, read on its host. The fake host has no guest: it shows a
+// synthetic boot log.
 func (s *Service) ConsoleOutput(ctx context.Context, id string, length int) (string, error) {
 	sv, err := s.GetServer(ctx, id)
 	if err != nil {
@@ -573,6 +590,20 @@ func (s *Service) ConsoleOutput(ctx context.Context, id string, length int) (str
 	}
 	if sv.HostID == "" {
 		return "", conflict("Instance %s is not ready", sv.ID)
+	}
+	if s.consoles != nil {
+		out, err := s.consoles.ConsoleOutput(ctx, sv.HostID, sv.ID, length)
+		if err == nil {
+			return out, nil
+		}
+		if !errors.Is(err, ErrNoConsole) {
+			return "", err
+		}
+	}
+	if hs, err := s.ServerOnHost(ctx, sv.ID); err != nil {
+		return "", err
+	} else if hs == nil || hs.Driver != "fake" {
+		return "", conflict("The console of instance %s is not available from its host", sv.ID)
 	}
 	lines := []string{
 		"[    0.000000] Linux version 6.1.0 (nubo fake host: no real guest runs here)",

@@ -220,7 +220,13 @@ const (
 	ActionAttachInterface = "attach_interface"
 	ActionDetachInterface = "detach_interface"
 	ActionUpdate          = "update"
+	ActionAttachVolume    = "attach_volume"
+	ActionDetachVolume    = "detach_volume"
+	ActionSwapVolume      = "swap_volume"
 )
+
+// volumeStates are where Nova lets a volume be attached or detached.
+var volumeStates = []string{VMActive, VMPaused, VMStopped, VMResized, VMSoftDeleted, VMShelved, VMShelvedOffloaded}
 
 var rebootTasks = []string{TaskRebooting, TaskRebootingHard}
 
@@ -260,6 +266,9 @@ var actionRules = map[string]actionRule{
 	ActionRemoteConsole:   {AnyTask: true, IgnoreLock: true},
 	ActionAttachInterface: {VMStates: []string{VMActive, VMPaused, VMStopped}},
 	ActionDetachInterface: {VMStates: []string{VMActive, VMPaused, VMStopped}},
+	ActionAttachVolume:    {VMStates: volumeStates},
+	ActionDetachVolume:    {VMStates: volumeStates},
+	ActionSwapVolume:      {VMStates: []string{VMActive, VMPaused, VMResized}},
 }
 
 // checkState returns a 409 in Nova's words unless action may start from

@@ -133,6 +133,9 @@ func (s *Service) CreateServer(ctx context.Context, req CreateServerRequest) (*C
 	if flavor.Disabled {
 		return nil, badRequest("Flavor is disabled.")
 	}
+	if err := s.imageDefinedBDMs(ctx, &req); err != nil {
+		return nil, err
+	}
 	imageID, imgProps, err := s.bootSource(ctx, req, flavor)
 	if err != nil {
 		return nil, err
@@ -222,6 +225,9 @@ func (s *Service) CreateServer(ctx context.Context, req CreateServerRequest) (*C
 				ReservationID: res.ReservationID, LaunchIndex: i, VMState: VMBuilding, TaskState: TaskScheduling,
 				ForcedHost: forcedHost,
 			}
+			if len(volumeBDMs(req.BlockDevices)) > 0 {
+				sv.TaskState = TaskBlockDeviceMapping // volumes first (volumes.go)
+			}
 			if sv.DiskConfig == "" {
 				sv.DiskConfig = "MANUAL"
 			}
@@ -302,21 +308,32 @@ func overQuota(lim, use map[string]int64, f *Flavor, count int) string {
 // image ID ("" when booting from a volume) and the image's properties.
 func (s *Service) bootSource(ctx context.Context, req CreateServerRequest, f *Flavor) (string, map[string]string, error) {
 	imageID := req.ImageRef
+	// volumeBoot: the root disk is a volume (volumes.go); the image, if
+	// any, is what that volume is made from, and the server has none.
+	volumeBoot := false
 	for _, bd := range req.BlockDevices {
 		switch bd.SourceType {
 		case "volume", "snapshot":
-			return "", nil, fault.New(fault.NotImplemented, "Block Device Mapping is Invalid: volume sources need the Block Storage service, which Nubo does not serve yet.")
-		case "image":
-			if bd.DestinationType == "volume" {
-				return "", nil, fault.New(fault.NotImplemented, "Block Device Mapping is Invalid: image-to-volume needs the Block Storage service, which Nubo does not serve yet.")
+			if bd.DestinationType != "volume" {
+				return "", nil, badRequest("Block Device Mapping is Invalid: Mapping image to local is not supported.")
 			}
-			if bd.BootIndex != nil && *bd.BootIndex == 0 {
-				imageID = bd.UUID
+			if isBoot(bd) {
+				imageID, volumeBoot = "", true
+			}
+		case "image":
+			if isBoot(bd) {
+				imageID, volumeBoot = bd.UUID, bd.DestinationType == "volume"
 			}
 		case "blank":
 		default:
 			return "", nil, badRequest("Block Device Mapping is Invalid: unknown source_type %s.", bd.SourceType)
 		}
+	}
+	if err := s.checkBootVolumes(ctx, req); err != nil {
+		return "", nil, err
+	}
+	if volumeBoot && imageID == "" {
+		return "", map[string]string{}, nil
 	}
 	if imageID == "" {
 		return "", nil, badRequest("Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination is not valid.")
@@ -336,6 +353,9 @@ func (s *Service) bootSource(ctx context.Context, req CreateServerRequest, f *Fl
 	}
 	if im.MinRAM > f.RAM {
 		return "", nil, badRequest("Flavor's memory is too small for requested image.")
+	}
+	if volumeBoot {
+		return "", im.Properties, nil // the volume's size is the root disk's
 	}
 	if im.MinDisk > f.Disk && f.Disk > 0 {
 		return "", nil, badRequest("Flavor's disk is too small for requested image.")

@@ -23,6 +23,10 @@ type Service struct {
 	// ports and images are the other services servers use (servers.go).
 	ports  Ports
 	images Images
+	// volumes is Block Storage (volumes.go).
+	volumes Volumes
+	// consoles reads real hosts' serial consoles (server_actions.go).
+	consoles Consoles
 }
 
 // New returns a Service.

@@ -145,6 +145,7 @@ func (s *Service) CreateAttachment(ctx context.Context, volumeID, serverID strin
 		if connector != nil {
 			a.Status, a.Connector = AttachStatusAttaching, connector
 			a.HostName, _ = connector["host"].(string)
+			a.Device, _ = connector["mountpoint"].(string)
 		}
 		v.Attachments = append(v.Attachments, a)
 		rollUp(v)
@@ -176,6 +177,9 @@ func (s *Service) UpdateAttachment(ctx context.Context, id string, connector map
 		a := &v.Attachments[i]
 		a.Connector = connector
 		a.HostName, _ = connector["host"].(string)
+		if mp, ok := connector["mountpoint"].(string); ok {
+			a.Device = mp // Cinder's attach_mountpoint
+		}
 		if a.Status == AttachStatusReserved {
 			a.Status = AttachStatusAttaching
 		}

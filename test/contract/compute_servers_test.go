@@ -165,10 +165,10 @@ func TestServers_CreateValidation(t *testing.T) {
 			t.Errorf("%s: got %v, want 400", name, err)
 		}
 	}
-	// A volume source needs Block Storage: 501 until Cinder lands.
+	// A missing boot volume is 400 (compute_volumes_test.go has the rest).
 	_, err := servers.Create(ctx, sc, servers.CreateOpts{Name: "bfv", FlavorRef: "42", Networks: "none",
 		BlockDevice: []servers.BlockDevice{{SourceType: servers.SourceVolume, DestinationType: servers.DestinationVolume, UUID: "6d8a3c62-8d4e-4c56-9b0e-6b1b0a4a0a11", BootIndex: 0}}}, nil).Extract()
-	wantStatus(t, err, http.StatusNotImplemented)
+	wantStatus(t, err, http.StatusBadRequest)
 }
 
 func TestServers_Actions(t *testing.T) {

@@ -68,6 +68,9 @@ func (a *api) listImagesProxy(detail bool) apihttp.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		if list, err = filterImages(r, list); err != nil {
+			return err
+		}
 		out := make([]map[string]any, 0, len(list))
 		for i := range list {
 			out = append(out, imageView(r, &list[i], detail))

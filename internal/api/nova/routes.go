@@ -25,12 +25,16 @@ var Versions = microversion.Range{
 
 type api struct {
 	apihttp.API
-	c *compute.Service
+	c     *compute.Service
+	proxy Proxy // networking and image proxy APIs (proxy.go); nil: 503
 }
 
 // Register adds the Compute v2.1 routes to mux; auth validates tokens.
-func Register(mux *http.ServeMux, c *compute.Service, auth apihttp.Authenticator, log *slog.Logger) {
+func Register(mux *http.ServeMux, c *compute.Service, auth apihttp.Authenticator, log *slog.Logger, opts ...Option) {
 	a := &api{API: apihttp.API{Faults: writeFault, Log: log.With("component", "api.nova")}, c: c}
+	for _, o := range opts {
+		o(a)
+	}
 	open := a.H
 	authed := func(h apihttp.HandlerFunc) http.Handler {
 		return Versions.Middleware(writeFault, a.RequireToken(auth, a.H(h)))
@@ -135,9 +139,12 @@ func Register(mux *http.ServeMux, c *compute.Service, auth apihttp.Authenticator
 	hs("POST "+v21+"/servers/{id}/remote-consoles", a.createRemoteConsole)
 	hs("GET "+v21+"/servers/{id}/os-server-password", a.getServerPassword)
 	hs("DELETE "+v21+"/servers/{id}/os-server-password", a.deleteServerPassword)
+	a.registerVolumeAttachments(hs)
+	a.registerVolumeProxies(h)
 	h("GET "+v21+"/os-migrations", a.listMigrations)
 	h("GET "+v21+"/images", a.listImagesProxy(false))
 	h("GET "+v21+"/images/detail", a.listImagesProxy(true))
 	h("GET "+v21+"/images/{id}", a.getImage)
 	h("DELETE "+v21+"/images/{id}", a.deleteImage)
+	a.registerLegacy(h, hs) // proxy.go
 }

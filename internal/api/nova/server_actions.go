@@ -271,6 +271,8 @@ func (a *api) serverAction(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		accepted(w)
+	case "addFloatingIp", "removeFloatingIp":
+		return a.floatingIPAction(w, r, b) // floating_ips.go
 	case "addSecurityGroup", "removeSecurityGroup":
 		name, err := str("name")
 		if err != nil {
@@ -283,6 +285,9 @@ func (a *api) serverAction(w http.ResponseWriter, r *http.Request) error {
 			err = a.c.AddSecurityGroup(ctx, id, name)
 		} else {
 			err = a.c.RemoveSecurityGroup(ctx, id, name)
+		}
+		if err == nil {
+			err = a.syncPortSecurityGroup(r, id, name, b.name == "addSecurityGroup") // security_groups.go
 		}
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"slices"
@@ -15,7 +16,6 @@ import (
 
 	"github.com/nubo-cloud/nubo/internal/api/apihttp"
 	"github.com/nubo-cloud/nubo/internal/compute"
-	"github.com/nubo-cloud/nubo/internal/fault"
 	"github.com/nubo-cloud/nubo/internal/policy"
 )
 
@@ -99,7 +99,7 @@ func (a *api) serverView(r *http.Request, sv *compute.Server, show bool) map[str
 		"OS-SRV-USG:launched_at": tsPtr(sv.LaunchedAt), "OS-SRV-USG:terminated_at": tsPtr(sv.TerminatedAt),
 		"OS-EXT-AZ:availability_zone": sv.AvailabilityZone,
 		"OS-EXT-STS:vm_state":         sv.VMState, "OS-EXT-STS:power_state": sv.PowerState,
-		"OS-EXT-STS:task_state": nil, "os-extended-volumes:volumes_attached": []any{},
+		"OS-EXT-STS:task_state": nil, "os-extended-volumes:volumes_attached": volumesAttachedView(r, sv),
 		"config_drive": "",
 	}
 	if sv.TaskState != "" {
@@ -138,10 +138,6 @@ func (a *api) serverView(r *http.Request, sv *compute.Server, show bool) map[str
 			out["OS-EXT-SRV-ATTR:root_device_name"] = "/dev/vda"
 			out["OS-EXT-SRV-ATTR:user_data"] = sv.UserData
 		}
-	}
-	if v.AtLeast(2, 3) {
-		vols := []any{}
-		out["os-extended-volumes:volumes_attached"] = vols
 	}
 	if v.AtLeast(2, 9) {
 		out["locked"] = sv.Locked
@@ -655,8 +651,28 @@ func parseBDM(m map[string]json.RawMessage, req *compute.CreateServerRequest) er
 		if err := json.Unmarshal(raw, &v1); err != nil {
 			return badRequest("Invalid input for field/attribute block_device_mapping.")
 		}
-		if len(v1) > 0 {
-			return fault.New(fault.NotImplemented, "Block Device Mapping is Invalid: volumes need the Block Storage service, which Nubo does not serve yet.")
+		// Legacy mappings name a volume or snapshot per device; the one on
+		// the root device (vda) is the boot volume.
+		for _, e := range v1 {
+			bd := compute.BlockDevice{DestinationType: "volume"}
+			bd.DeleteOnTermination, _ = e["delete_on_termination"].(bool)
+			if vs, ok := e["volume_size"].(float64); ok {
+				bd.VolumeSize = int64(vs)
+			}
+			switch id, sid := e["volume_id"], e["snapshot_id"]; {
+			case id != nil:
+				bd.SourceType, bd.UUID = "volume", fmt.Sprint(id)
+			case sid != nil:
+				bd.SourceType, bd.UUID = "snapshot", fmt.Sprint(sid)
+			default:
+				return badRequest("Block Device Mapping is Invalid: a legacy mapping needs volume_id or snapshot_id.")
+			}
+			dev, _ := e["device_name"].(string)
+			if dev == "vda" || dev == "/dev/vda" || (len(v1) == 1 && req.ImageRef == "") {
+				zero := 0
+				bd.BootIndex = &zero
+			}
+			req.BlockDevices = append(req.BlockDevices, bd)
 		}
 	}
 	raw, ok := m["block_device_mapping_v2"]
@@ -674,6 +690,9 @@ func parseBDM(m map[string]json.RawMessage, req *compute.CreateServerRequest) er
 		bd.UUID, _ = e["uuid"].(string)
 		if bd.SourceType == "" {
 			bd.SourceType = "blank"
+		}
+		if bd.DestinationType == "" && (bd.SourceType == "volume" || bd.SourceType == "snapshot") {
+			bd.DestinationType = "volume"
 		}
 		switch bd.SourceType {
 		case "image", "volume", "snapshot", "blank":
