@@ -22,6 +22,8 @@ import (
 	"github.com/nubo-cloud/nubo/internal/compute"
 	"github.com/nubo-cloud/nubo/internal/compute/fakehost"
 	blockfile "github.com/nubo-cloud/nubo/internal/driver/blockdev/file"
+	"github.com/nubo-cloud/nubo/internal/hostapi"
+	"github.com/nubo-cloud/nubo/internal/hostctl"
 	"github.com/nubo-cloud/nubo/internal/identity"
 	"github.com/nubo-cloud/nubo/internal/image"
 	"github.com/nubo-cloud/nubo/internal/network"
@@ -54,6 +56,9 @@ type Cloud struct {
 	log      *slog.Logger
 	closers  []func()
 	loops    []func(context.Context) error // background loops Run starts
+	// Host is the control plane's side of the host agents (hostapi).
+	Host     *hostctl.Control
+	consoles *consoles
 }
 
 // Services lists the catalog entries of the services Nubo serves, given its
@@ -137,10 +142,17 @@ func New(ctx context.Context, st store.Store, cfg Config, log *slog.Logger) (*Cl
 	// the fake host plugs volumes in and out at once.
 	comp.SetVolumes(volumes{v: vols})
 	loops = append(loops, compute.NewVolumeReconciler(comp).Run, fakehost.NewVolumes(comp, log).Run)
+	// Host agents: in process through Host, from other machines over
+	// /host/v1 (admins only); DHCP ports follow the servers on real hosts.
+	host := hostctl.New(st, comp, netSvc, images, log)
+	mux.Handle("/host/v1/", http.StripPrefix("/host/v1", hostapi.Handler(host, log, hostapi.Options{Authorize: hostAuthorizer(auth), Shutdown: ctx})))
+	loops = append(loops, host.DHCPReconciler().Run)
+	cons := &consoles{}
+	comp.SetConsoles(cons)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		apihttp.WriteJSON(w, http.StatusOK, map[string]any{"name": "nubo", "identity": apihttp.BaseURL(r) + "/identity/v3"})
 	})
-	return &Cloud{Identity: id, handler: apihttp.Outer(log, mux), log: log, closers: closers, loops: loops}, nil
+	return &Cloud{Identity: id, handler: apihttp.Outer(log, mux), log: log, closers: closers, loops: loops, Host: host, consoles: cons}, nil
 }
 
 // Handler returns the HTTP handler of every API.

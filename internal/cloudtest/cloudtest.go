@@ -32,6 +32,13 @@ type Cloud struct {
 // hashed at bcrypt's lowest cost to keep tests quick.
 func New(t testing.TB) *Cloud {
 	t.Helper()
+	return NewWith(t, nil, nil)
+}
+
+// NewWith is New with the configuration adjusted by configure (may be nil)
+// and log as the cloud's logger (nil discards).
+func NewWith(t testing.TB, configure func(*cloud.Config), log *slog.Logger) *Cloud {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "nubo.db"))
@@ -42,7 +49,12 @@ func New(t testing.TB) *Cloud {
 	url := "http://" + srv.Listener.Addr().String()
 	cfg := cloud.Config{PublicURL: url, AdminPassword: AdminPassword, DataDir: dir, Identity: identity.DefaultConfig()}
 	cfg.Identity.BcryptCost = 4
-	log := slog.New(slog.DiscardHandler)
+	if configure != nil {
+		configure(&cfg)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	c, err := cloud.New(ctx, st, cfg, log)
 	if err != nil {
 		st.Close()

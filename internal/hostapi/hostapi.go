@@ -94,6 +94,11 @@ type Server struct {
 	SwapMB      int `json:"swap_mb,omitempty"`
 	// OldHostID is the source host while a resize or migration is pending.
 	OldHostID string `json:"old_host_id,omitempty"`
+	// HostID is the host the server is placed on. During a move the server
+	// is listed on its source host too (HostID ≠ State.HostID there): the
+	// source stops the guest and keeps its disk (for a revert) and leaves
+	// the task to the destination.
+	HostID string `json:"host_id,omitempty"`
 
 	// ImageID is the root disk's base image ("" when booting from volume).
 	ImageID string `json:"image_id,omitempty"`

@@ -513,14 +513,16 @@ func (s *Service) DeleteSubnet(ctx context.Context, id string) error {
 				}
 			}
 		}
-		if auto {
-			for i := range ports {
-				p := &ports[i]
+		// DHCP ports lose their address on the subnet (Neutron's DHCP
+		// ports never block a delete); derived addresses go from every port.
+		for i := range ports {
+			p := &ports[i]
+			if auto || p.DeviceOwner == OwnerDHCP {
 				kept := slices.DeleteFunc(slices.Clone(p.FixedIPs), func(ip FixedIP) bool { return ip.SubnetID == id })
 				if len(kept) == len(p.FixedIPs) {
 					continue
 				}
-				p.FixedIPs = kept
+				p.FixedIPs = orEmpty(kept)
 				if err := s.touch(&p.Meta, nil); err != nil {
 					return err
 				}

@@ -58,6 +58,10 @@ func TestImportRules(t *testing.T) {
 				t.Errorf("%s imports %s: API packages must not import store implementations or drivers", name, in)
 			case strings.HasPrefix(name, "internal/driver/") && isDomain(in, domains):
 				t.Errorf("%s imports %s: drivers must not import domain packages", name, in)
+			case (strings.HasPrefix(name, "internal/agent") || name == "internal/hostapi" || name == "internal/metadata") && isDomain(in, domains):
+				t.Errorf("%s imports %s: the host side knows the control plane only through hostapi", name, in)
+			case name == "internal/hostctl" && (imp == "net/http" || strings.HasPrefix(in, "internal/driver/") || strings.HasPrefix(in, "internal/store/")):
+				t.Errorf("%s imports %s: hostctl is control-plane logic over the domain services", name, in)
 			case isDomain(name, domains) && imp == "net/http":
 				t.Errorf("%s imports net/http: domain packages hold no wire format", name)
 			case isDomain(name, domains) && strings.HasPrefix(in, "internal/store/"):
