@@ -26,7 +26,7 @@ conformance: build ## Tempest: every test in test/tempest/pass.txt must pass (ne
 cli: build ## drive the real openstack CLI against nubo up (test/cli, -tags cli)
 	NUBO_BIN=$(abspath $(BIN)) $(GO) test -tags cli -count=1 -v ./test/cli/
 
-check: test conformance cli e2e-netns e2e-qemu ## everything CI runs: test + conformance + cli + e2e-netns + e2e-qemu
+check: test conformance cli e2e-netns e2e-qemu e2e ## everything CI runs: test + conformance + cli + e2e-netns + e2e-qemu + e2e
 
 bench: build ## benchmark bin/nubo (cmd/nubo-bench starts its own nubo up); BENCH_ARGS adds flags
 	$(GO) run ./cmd/nubo-bench --nubo $(abspath $(BIN)) $(BENCH_ARGS)
@@ -38,4 +38,15 @@ e2e-netns: ## host networking drivers against the real kernel in private netns (
 .PHONY: e2e-qemu
 e2e-qemu: ## real QEMU guests (root; apt: qemu-system-x86 qemu-utils kmod cpio busybox-static dosfstools mtools syslinux syslinux-common): build the test guest, go test -tags qemu ./internal/driver/...
 	bash scripts/build-test-guest.sh >/dev/null || { apt-get update >/dev/null && bash scripts/build-test-guest.sh >/dev/null; }
-	$(GO) test -tags qemu -count=1 ./internal/driver/...
+	$(GO) test -tags qemu -count=1 ./internal/driver/... ./internal/agent/
+
+.PHONY: e2e
+e2e: ## the whole cloud with real host agents: QEMU guests on bridges, VXLAN, routers, DHCP, metadata in private netns (root)
+	bash scripts/build-test-guest.sh >/dev/null || { apt-get update >/dev/null && bash scripts/build-test-guest.sh >/dev/null; }
+	$(GO) test -tags e2e -count=1 -v ./test/e2e/
+
+.PHONY: bench-e2e
+bench-e2e: ## boot figures: create→ACTIVE, create→TCP through a floating IP vs the bare-QEMU floor; guests per host (root)
+	bash scripts/build-test-guest.sh >/dev/null
+	$(GO) test -tags e2e -count=1 -run '^$$' -bench BootToTCP -benchtime 3x ./test/e2e/
+	$(GO) test -tags e2e -count=1 -run '^$$' -bench Density -benchtime 1x ./test/e2e/

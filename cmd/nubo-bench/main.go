@@ -134,6 +134,8 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) (err error) 
 			AdminPassword: o.password,
 			BcryptCost:    o.bcryptCost,
 			ReadyTimeout:  o.readyTimeout,
+			// Identity only: no host agent touches this machine.
+			Args: []string{"--compute-driver", "fake"},
 		})
 		if err != nil {
 			return err

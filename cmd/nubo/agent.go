@@ -28,7 +28,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nubo-cloud/nubo/internal/hostapi"
-	"github.com/nubo-cloud/nubo/internal/logkey"
 )
 
 // hostAPIPath is where the control plane serves the host API.
@@ -138,75 +137,15 @@ func runAgent(cmd *cobra.Command, f agentFlags) error {
 	log.Info("nubo agent starting", "control", control, "host", host.Name, "host_ip", host.HostIP,
 		"network_node", host.NetworkNode, "data_dir", dataDir, "version", version)
 
-	// TODO(lead): the one call site of the agent, to enable once
-	// internal/agent (and agent/netagent) compile; then delete
-	// followDesiredState below. The agent returns nil when ctx ends and
-	// leaves the guests running.
-	//
-	//	hv, err := qemu.New(qemu.Config{Root: filepath.Join(dataDir, "qemu"), Logger: log})
-	//	if err != nil {
-	//		return err
-	//	}
-	//	defer hv.Close()
-	//	a, err := agent.New(agent.Config{Host: host, Control: ctl, DataDir: dataDir, Hypervisor: hv, Net: nil /* netagent */, Log: log})
-	//	if err != nil {
-	//		return err
-	//	}
-	//	err = a.Run(ctx)
-	err = followDesiredState(ctx, ctl, host, log)
+	a, err := newHostAgent(ctx, host, ctl, dataDir, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	// Run returns nil when ctx ends and leaves the guests running.
+	err = a.Run(ctx)
 	log.Info("nubo agent stopped")
 	return err
-}
-
-// followDesiredState stands in for the agent until it is wired: it
-// registers the host and logs each new revision of its desired state, which
-// checks the control URL, the credentials and the host API end to end.
-func followDesiredState(ctx context.Context, ctl hostapi.Control, host hostapi.Host, log *slog.Logger) error {
-	log.Warn("the host agent is not built into this binary yet: registering and following the desired state only")
-	var id string
-	for {
-		var err error
-		if id, err = ctl.Register(ctx, host); err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		log.Warn("register host", logkey.Err, err)
-		if !sleepCtx(ctx, 5*time.Second) {
-			return nil
-		}
-	}
-	log.Info("registered", "host_id", id)
-	var rev int64 = -1
-	for ctx.Err() == nil {
-		st, err := ctl.State(ctx, id)
-		if err != nil {
-			if ctx.Err() == nil {
-				log.Warn("read desired state", logkey.Err, err)
-				sleepCtx(ctx, 5*time.Second)
-			}
-			continue
-		}
-		if st.Revision != rev {
-			rev = st.Revision
-			log.Info("desired state", "revision", rev, "servers", len(st.Servers), "ports", len(st.Ports), "networks", len(st.Networks))
-		}
-		for ctx.Err() == nil {
-			got, err := ctl.Wait(ctx, rev)
-			if err != nil {
-				if ctx.Err() == nil {
-					log.Warn("wait for changes", logkey.Err, err)
-					sleepCtx(ctx, 5*time.Second)
-				}
-				break
-			}
-			if got > rev {
-				break
-			}
-		}
-	}
-	return nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/nubo-cloud/nubo/internal/agent"
+	"github.com/nubo-cloud/nubo/internal/driver/hypervisor/hypervisortest"
 	"io"
 	"log/slog"
 	"net"
@@ -179,9 +181,9 @@ func (s *stubControl) Wait(ctx context.Context, after int64) (int64, error) {
 	return after, ctx.Err()
 }
 
-// TestFollowDesiredState runs the agent's client side against the host
+// TestAgentOverHostAPI runs the agent's client side against the host
 // API behind Keystone-style tokens, as on another machine.
-func TestFollowDesiredState(t *testing.T) {
+func TestAgentOverHostAPI(t *testing.T) {
 	ks := &fakeKeystone{ttl: time.Hour}
 	ctl := &stubControl{}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -210,7 +212,11 @@ func TestFollowDesiredState(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
-	if err := followDesiredState(ctx, c, host, log); err != nil {
+	a, err := agent.New(agent.Config{Host: host, Control: c, DataDir: t.TempDir(), Hypervisor: hypervisortest.New(), Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if len(ctl.registered) != 1 || ctl.registered[0].Name != "h1" {

@@ -28,6 +28,7 @@ import (
 type upFlags struct {
 	dataDir, listen, publicURL, storeURL, adminPassword, region string
 	logFormat, logLevel                                         string
+	computeDriver, hostIP                                       string
 	bcryptCost, lockoutAttempts, uniquePasswords                int
 	tokenTTL, lockoutDuration                                   time.Duration
 }
@@ -54,6 +55,9 @@ func upCmd() *cobra.Command {
 	fl.DurationVar(&f.tokenTTL, "token-ttl", identity.DefaultConfig().TokenTTL, "lifetime of issued tokens")
 	fl.IntVar(&f.lockoutAttempts, "lockout-failure-attempts", 0, "wrong passwords in a row that lock a user out (0: never)")
 	fl.DurationVar(&f.lockoutDuration, "lockout-duration", 30*time.Minute, "how long a locked-out user stays locked out")
+	fl.StringVar(&f.computeDriver, "compute-driver", "auto", "where servers run: qemu (a host agent on this machine: real QEMU guests and Linux networking; root), "+
+		"fake (a simulated host, for API tests), or auto (qemu when this machine can, else fake)")
+	fl.StringVar(&f.hostIP, "host-ip", "", "this host's underlay address for VXLAN to other hosts (default: its first IPv4 address)")
 	fl.IntVar(&f.uniquePasswords, "unique-last-password-count", 0, "a user's password change may not reuse any of this many last passwords (0 or 1: no rule)")
 	return cmd
 }
@@ -129,13 +133,29 @@ func runUp(cmd *cobra.Command, f upFlags) error {
 	}
 	defer st.Close()
 
-	cfg := cloud.Config{PublicURL: publicURL, Region: f.region, AdminPassword: pw, DataDir: f.dataDir, Identity: identity.DefaultConfig()}
+	driver, err := chooseComputeDriver(f.computeDriver, log)
+	if err != nil {
+		return err
+	}
+	cfg := cloud.Config{PublicURL: publicURL, Region: f.region, AdminPassword: pw, DataDir: f.dataDir, Identity: identity.DefaultConfig(),
+		NoFakeHost: driver != "fake"}
 	cfg.Identity.BcryptCost, cfg.Identity.TokenTTL = f.bcryptCost, f.tokenTTL
 	cfg.Identity.LockoutFailureAttempts, cfg.Identity.LockoutDuration = f.lockoutAttempts, f.lockoutDuration
 	cfg.Identity.UniqueLastPasswordCount = f.uniquePasswords
 	c, err := cloud.New(ctx, st, cfg, log)
 	if err != nil {
 		return err
+	}
+	var host *hostAgent
+	if driver == "qemu" {
+		if host, err = upHostAgent(ctx, c, f, log); err != nil {
+			if f.computeDriver == "qemu" {
+				return err
+			}
+			log.Warn("no host agent on this machine: no valid host for servers until an agent joins (nubo agent); --compute-driver fake simulates one", logkey.Err, err)
+		} else {
+			defer host.Close()
+		}
 	}
 	if err := writeState(f.dataDir, endpointState{PublicURL: publicURL, Region: f.region}); err != nil {
 		return fmt.Errorf("save endpoint state: %w", err)
@@ -165,6 +185,9 @@ func runUp(cmd *cobra.Command, f upFlags) error {
 		return srv.Shutdown(sctx)
 	})
 	g.Go(func() error { return c.Run(gctx) })
+	if host != nil {
+		g.Go(func() error { return host.Run(gctx) })
+	}
 	err = g.Wait()
 	log.Info("nubo stopped")
 	return err

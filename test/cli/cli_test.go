@@ -407,7 +407,7 @@ func startNubo(t *testing.T, bin string) *cloud {
 	addr := freeLoopbackAddr(t)
 	// The default bcrypt cost on purpose: this test is about what users run, and it
 	// authenticates only a few dozen times.
-	cmd := exec.Command(bin, "up", "--data-dir", dataDir, "--listen", addr, "--admin-password", "admin-"+randomHex(t, 12))
+	cmd := exec.Command(bin, "up", "--data-dir", dataDir, "--listen", addr, "--admin-password", "admin-"+randomHex(t, 12), "--compute-driver", "fake")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("nubo up: %v", err)

@@ -155,7 +155,10 @@ func (pl *planner) buildNetworks() {
 		nn := netdev.Network{ID: n.ID, MTU: n.MTU}
 		if n.Type == "vxlan" {
 			if !pl.localIP.IsValid() {
-				pl.errorf("network %s: vxlan needs the host's VTEP address (Config.LocalIP); wired local only", n.ID)
+				// One host with no VTEP address: nothing to tunnel to.
+				if len(n.Remotes) > 0 {
+					pl.errorf("network %s: vxlan needs the host's VTEP address (Config.LocalIP); wired local only", n.ID)
+				}
 			} else {
 				vx := &netdev.VXLAN{VNI: n.SegmentationID, Local: pl.localIP, Device: pl.vxDevice}
 				for _, r := range n.Remotes {

@@ -123,6 +123,17 @@ type Snapshotter interface {
 	SnapshotDisk(ctx context.Context, id, diskID, dest, format string) error
 }
 
+// Resizer is implemented by drivers that grow a disk of a running guest
+// (Cinder's live extend of an attached volume).
+type Resizer interface {
+	// BlockResize grows disk diskID of the running guest to size bytes
+	// through the hypervisor, which resizes the image file and tells the
+	// guest. Shrinking is refused; the same size is a no-op. ErrNotRunning
+	// if the guest has no process (resize the file with qemu-img then),
+	// ErrNotFound if it has no such disk.
+	BlockResize(ctx context.Context, id, diskID string, size int64) error
+}
+
 // StrayReaper is implemented by drivers that can find hypervisor processes
 // they started but no longer know about.
 type StrayReaper interface {

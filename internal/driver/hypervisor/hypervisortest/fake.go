@@ -29,6 +29,7 @@ type Fake struct {
 	AttachNICFunc    func(ctx context.Context, id string, nic hypervisor.NIC) error
 	DetachNICFunc    func(ctx context.Context, id, nicID string) error
 	SnapshotDiskFunc func(ctx context.Context, id, diskID, dest, format string) error
+	BlockResizeFunc  func(ctx context.Context, id, diskID string, size int64) error
 
 	mu      sync.Mutex
 	guests  map[string]*fakeGuest
@@ -52,6 +53,7 @@ var (
 	_ hypervisor.BlockAttacher = (*Fake)(nil)
 	_ hypervisor.NICAttacher   = (*Fake)(nil)
 	_ hypervisor.Snapshotter   = (*Fake)(nil)
+	_ hypervisor.Resizer       = (*Fake)(nil)
 )
 
 // New returns an empty Fake.
@@ -410,4 +412,27 @@ func (f *Fake) SnapshotDisk(ctx context.Context, id, diskID, dest, format string
 	defer f.mu.Unlock()
 	_, err := f.get(id)
 	return err
+}
+
+// BlockResize implements hypervisor.Resizer (records the call; the guest
+// must be running and have the disk).
+func (f *Fake) BlockResize(ctx context.Context, id, diskID string, size int64) error {
+	f.record("BlockResize", fmt.Sprintf("%s %s %d", id, diskID, size))
+	if f.BlockResizeFunc != nil {
+		return f.BlockResizeFunc(ctx, id, diskID, size)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	g, err := f.get(id)
+	if err != nil {
+		return err
+	}
+	if !alive(g.state) {
+		return fmt.Errorf("%w: %s", hypervisor.ErrNotRunning, id)
+	}
+	if g.spec.Root.ID == diskID && g.spec.Root.Path != "" ||
+		slices.ContainsFunc(g.spec.Disks, func(d hypervisor.Disk) bool { return d.ID == diskID }) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s has no disk %q", hypervisor.ErrNotFound, id, diskID)
 }
