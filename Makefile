@@ -50,3 +50,5 @@ bench-e2e: ## boot figures: create→ACTIVE, create→TCP through a floating IP 
 	bash scripts/build-test-guest.sh >/dev/null
 	$(GO) test -tags e2e -count=1 -run '^$$' -bench BootToTCP -benchtime 3x ./test/e2e/
 	$(GO) test -tags e2e -count=1 -run '^$$' -bench Density -benchtime 1x ./test/e2e/
+	$(GO) test -tags e2e -count=1 -run '^$$' -bench VolumeAttach -benchtime 5x ./test/e2e/
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 3x ./internal/volume/

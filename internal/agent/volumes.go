@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nubo-cloud/nubo/internal/driver/hypervisor"
 	"github.com/nubo-cloud/nubo/internal/hostapi"
@@ -15,10 +16,20 @@ import (
 func (a *Agent) volumesNeedWork(srv *hostapi.Server) bool {
 	rec := a.record(srv.ID)
 	in := map[string]bool{}
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	for _, vol := range srv.Volumes {
 		in[vol.VolumeID] = true
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	// What was done for a volume srv no longer lists is forgotten: a
+	// failed attach the control plane rolled back may be asked again.
+	prefix := srv.ID + "/"
+	for k := range a.volDone {
+		if id, ok := strings.CutPrefix(k, prefix); ok && !in[strings.TrimSuffix(id, "!")] {
+			delete(a.volDone, k)
+		}
+	}
+	for _, vol := range srv.Volumes {
 		size, attached := rec.Volumes[vol.VolumeID]
 		key := srv.ID + "/" + vol.VolumeID
 		switch {

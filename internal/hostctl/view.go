@@ -3,12 +3,14 @@ package hostctl
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
 	"github.com/nubo-cloud/nubo/internal/compute"
 	"github.com/nubo-cloud/nubo/internal/network"
 	"github.com/nubo-cloud/nubo/internal/store"
+	"github.com/nubo-cloud/nubo/internal/volume"
 )
 
 // fakeDriver is the driver of simulated hosts (internal/compute/fakehost).
@@ -50,6 +52,9 @@ func readView(ctx context.Context, st store.Store) (*view, error) {
 		if v.servers, err = store.List[compute.Server](tx, compute.KindServer, store.ListOptions{}); err != nil {
 			return err
 		}
+		if err := volumeSizes(tx, v.servers); err != nil {
+			return err
+		}
 		v.topo, err = network.ReadTopology(tx)
 		return err
 	})
@@ -58,6 +63,32 @@ func readView(ctx context.Context, st store.Store) (*view, error) {
 	}
 	v.index()
 	return v, nil
+}
+
+// volumeSizes raises the size of each attached volume to the volume's
+// own: an in-use volume extended through Cinder (os-extend at 3.42) has its
+// new size only in its volume record, and the host grows it live when its
+// desired size goes up.
+func volumeSizes(tx store.ReadTx, servers []compute.Server) error {
+	for i := range servers {
+		for j := range servers[i].VolumeAttachments {
+			a := &servers[i].VolumeAttachments[j]
+			if a.State != compute.VolumeAttached {
+				continue
+			}
+			vol, err := store.Get[volume.Volume](tx, volume.KindVolume, a.VolumeID)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if int(vol.Size) > a.SizeGB {
+				a.SizeGB = int(vol.Size)
+			}
+		}
+	}
+	return nil
 }
 
 func (v *view) index() {
