@@ -74,6 +74,9 @@ type NetworkRequest struct {
 	Tag     string `json:"tag,omitempty"`
 	// Auto is networks: "auto".
 	Auto bool `json:"auto,omitempty"`
+	// Default is no networks before microversion 2.37: the one usable
+	// network as for Auto, several are ambiguous (409), none is no port.
+	Default bool `json:"default,omitempty"`
 }
 
 // BlockDevice is one block_device_mapping_v2 entry.

@@ -638,8 +638,11 @@ func (s *Service) allocatePorts(ctx context.Context, sv *Server, sgNames []strin
 			p.Preexisting = true
 		default:
 			net := n.UUID
-			if n.Auto {
+			if n.Auto || n.Default {
 				net, err = s.ports.AutoNetwork(ctx)
+				if n.Default && fault.Is(err, fault.BadRequest) {
+					continue // nothing to choose from: no port, as Nova
+				}
 			}
 			if err == nil {
 				p, err = s.ports.CreatePort(ctx, PortRequest{NetworkID: net, FixedIP: n.FixedIP, SecurityGroups: sgIDs, ProjectID: sv.ProjectID, Tag: n.Tag})

@@ -30,6 +30,9 @@ func (s *Service) Extend(ctx context.Context, id string, size int64, online bool
 		if size <= v.Size {
 			return badRequest("Invalid input received: New size for extend must be greater than current size. (current: %d, extended: %d).", v.Size, size)
 		}
+		if err := checkNotFrozen(tx); err != nil {
+			return err
+		}
 		if err := checkPerVolume(tx, v.ProjectID, size); err != nil {
 			return err
 		}

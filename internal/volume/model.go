@@ -69,6 +69,9 @@ type Work struct {
 	Then string `json:"then,omitempty"`
 	// Cascade deletes the volume's snapshots too (delete).
 	Cascade bool `json:"cascade,omitempty"`
+	// RequestID is the API request that asked for the work (a user
+	// message about its failure names it).
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // Work operations.
@@ -117,6 +120,8 @@ type Volume struct {
 	SnapshotID       string            `json:"snapshot_id,omitempty"`
 	SourceVolID      string            `json:"source_volid,omitempty"`
 	ImageID          string            `json:"image_id,omitempty"`
+	// GroupID is the group the volume belongs to ("" = none).
+	GroupID string `json:"group_id,omitempty"`
 	// Format is the backend format ("qcow2" or "raw").
 	Format      string       `json:"format"`
 	Attachments []Attachment `json:"attachments,omitempty"`
@@ -147,6 +152,8 @@ type Snapshot struct {
 	Progress    string            `json:"progress"`
 	Metadata    map[string]string `json:"metadata"`
 	TypeID      string            `json:"type_id"`
+	// GroupSnapshotID is the group snapshot this snapshot is part of.
+	GroupSnapshotID string `json:"group_snapshot_id,omitempty"`
 	// Pending is backend work left: OpCreate or OpDelete (a status set by
 	// os-reset_status alone asks for none).
 	Pending   string    `json:"pending,omitempty"`
@@ -176,6 +183,9 @@ type Backup struct {
 	Metadata       map[string]string `json:"metadata"`
 	// Then is the volume status to return to after the copy.
 	Then string `json:"then,omitempty"`
+	// DataID is the backup whose stored data this one uses: set for a
+	// record imported from another's export ("" = its own).
+	DataID string `json:"data_id,omitempty"`
 	// RestoreTo is the volume being restored into (status restoring).
 	RestoreTo     string    `json:"restore_to,omitempty"`
 	DataTimestamp time.Time `json:"data_timestamp"`
@@ -201,6 +211,10 @@ type Type struct {
 	ExtraSpecs  map[string]string `json:"extra_specs"`
 	// Projects may use a private type.
 	Projects []string `json:"projects,omitempty"`
+	// QosSpecsID is the QoS specs associated with the type ("" = none).
+	QosSpecsID string `json:"qos_specs_id,omitempty"`
+	// Encryption is the type's encryption spec (nil = unencrypted).
+	Encryption *Encryption `json:"encryption,omitempty"`
 }
 
 // DefaultTypeName is Cinder's default volume type.

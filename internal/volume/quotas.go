@@ -139,6 +139,11 @@ func usage(tx store.ReadTx, project string) (map[string]int64, error) {
 		use["backups"]++
 		use["backup_gigabytes"] += b.Size
 	}
+	groups, err := store.List[Group](tx, KindGroup, store.ListOptions{Ref: project})
+	if err != nil {
+		return nil, err
+	}
+	use["groups"] = int64(len(groups))
 	return use, nil
 }
 

@@ -269,6 +269,9 @@ func (s *Service) reconcileVolume(ctx context.Context, id string) error {
 			cur.Status = StatusAvailable
 			if werr != nil {
 				cur.Status = StatusError
+				if err := s.recordVolumeFailure(tx, cur, work.RequestID, werr); err != nil {
+					return err
+				}
 			}
 		case OpExtend:
 			cur.Status = work.Then
@@ -361,7 +364,11 @@ func (s *Service) doVolumeWork(ctx context.Context, v *Volume, w Work) error {
 		wg.Wait()
 		return err
 	case OpRestore:
-		rc, _, err := s.backups.Open(ctx, backupKey(w.BackupID))
+		key := backupKey(w.BackupID)
+		if b, err := readRecord[Backup](ctx, s.st, KindBackup, w.BackupID); err == nil && b != nil {
+			key = b.dataKey()
+		}
+		rc, _, err := s.backups.Open(ctx, key)
 		if err != nil {
 			return err
 		}
@@ -397,6 +404,11 @@ func (s *Service) doVolumeWork(ctx context.Context, v *Volume, w Work) error {
 // extra specs ask for a backend name, protocol or vendor this backend does
 // not have leaves the volume in error ("No valid backend").
 func (s *Service) placeable(ctx context.Context, typeID string) error {
+	if svc, err := readRecord[ServiceState](ctx, s.st, KindServiceState, BinaryVolume); err != nil {
+		return err
+	} else if svc != nil && svc.Disabled {
+		return fmt.Errorf("%w: the volume service is disabled", errNoValidBackend)
+	}
 	t, err := readRecord[Type](ctx, s.st, KindType, typeID)
 	if err != nil || t == nil {
 		return err
@@ -407,7 +419,7 @@ func (s *Service) placeable(ctx context.Context, typeID string) error {
 		have, ok := caps[k]
 		want = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(want), "<in>"))
 		if ok && !strings.EqualFold(have, want) {
-			return fmt.Errorf("no valid backend was found: %s=%q is not offered (%s)", k, want, have)
+			return fmt.Errorf("%w: %s=%q is not offered (%s)", errNoValidBackend, k, want, have)
 		}
 	}
 	return nil
@@ -442,7 +454,7 @@ func (s *Service) reconcileSnapshot(ctx context.Context, id string) error {
 		cur.Pending = ""
 		switch {
 		case op == OpDelete && werr == nil:
-			return tx.Delete(KindSnapshot, id)
+			err = tx.Delete(KindSnapshot, id)
 		case op == OpDelete:
 			cur.Status, cur.Error = StatusErrorDeleting, werr.Error()
 		case werr != nil:
@@ -450,8 +462,14 @@ func (s *Service) reconcileSnapshot(ctx context.Context, id string) error {
 		default:
 			cur.Status, cur.Progress = StatusAvailable, "100%"
 		}
-		cur.UpdatedAt = s.now()
-		return tx.Update(snapshotRecord(cur))
+		if err == nil && (op != OpDelete || werr != nil) {
+			cur.UpdatedAt = s.now()
+			err = tx.Update(snapshotRecord(cur))
+		}
+		if err == nil && cur.GroupSnapshotID != "" {
+			err = s.settleGroupSnapshot(tx, cur.GroupSnapshotID)
+		}
+		return err
 	})
 }
 
@@ -464,8 +482,12 @@ func (s *Service) reconcileBackup(ctx context.Context, id string) error {
 	var werr error
 	if status == BackupCreating {
 		werr = s.writeBackup(ctx, b)
-	} else if err := s.backups.Delete(ctx, backupKey(id)); err != nil && !errors.Is(err, blob.ErrNotFound) {
+	} else if shared, err := s.backupDataShared(ctx, b); err != nil {
 		werr = err
+	} else if !shared {
+		if err := s.backups.Delete(ctx, b.dataKey()); err != nil && !errors.Is(err, blob.ErrNotFound) {
+			werr = err
+		}
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()

@@ -41,6 +41,9 @@ func (s *Service) CreateSnapshot(ctx context.Context, volumeID, name, descriptio
 		if v.Status != StatusAvailable && !(force && v.Status == StatusInUse) {
 			return invalidVolume("Volume %s status must be available, but current status is: %s.", v.ID, v.Status)
 		}
+		if err := checkNotFrozen(tx); err != nil {
+			return err
+		}
 		delta := map[string]int64{"snapshots": 1, "gigabytes": v.Size}
 		if t, err := getType(tx, nil, v.TypeID); err == nil {
 			delta["snapshots_"+t.Name], delta["gigabytes_"+t.Name] = 1, v.Size

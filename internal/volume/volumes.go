@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nubo-cloud/nubo/internal/fault"
+	"github.com/nubo-cloud/nubo/internal/logkey"
 	"github.com/nubo-cloud/nubo/internal/policy"
 	"github.com/nubo-cloud/nubo/internal/store"
 )
@@ -30,6 +31,9 @@ type CreateRequest struct {
 	Multiattach      bool
 	// Format is the backend format ("" = the driver's default).
 	Format string
+	// GroupID puts the volume in a group (3.13): the group must be
+	// available and allow the volume's type.
+	GroupID string
 }
 
 // Create validates req, checks quota and writes the volume as creating
@@ -71,7 +75,7 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Volume, error
 		Size: req.Size, Status: StatusCreating, AttachStatus: AttachStatusDetached, AvailabilityZone: s.cfg.AvailabilityZone,
 		Metadata: cloneMap(req.Metadata), SnapshotID: req.SnapshotID, SourceVolID: req.SourceVolID, ImageID: req.ImageID,
 		Format: req.Format, CreatedAt: now, UpdatedAt: now}
-	work := &Work{Op: OpCreate}
+	work := &Work{Op: OpCreate, RequestID: logkey.RequestIDFrom(ctx)}
 
 	// The image is checked with the caller's credentials, outside the
 	// transaction (the Image service has its own).
@@ -183,6 +187,19 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Volume, error
 		}
 		v.TypeID = t.ID
 		v.Multiattach = t.Multiattach()
+		if req.GroupID != "" {
+			g, err := getGroup(tx, c, req.GroupID)
+			if err != nil {
+				return err
+			}
+			if g.Status != GroupAvailable {
+				return badRequest("Invalid group: Group %s status must be available, but current status is: %s.", g.ID, g.Status)
+			}
+			if !slices.Contains(g.VolumeTypes, t.ID) {
+				return badRequest("Invalid input received: Volume type %s is not supported by group %s.", t.ID, g.ID)
+			}
+			v.GroupID = g.ID
+		}
 		if req.Multiattach && !v.Multiattach {
 			return badRequest("Invalid input received: multiattach is only allowed with a volume type whose extra spec multiattach is '<is> True'.")
 		}
@@ -638,6 +655,9 @@ func (s *Service) Delete(ctx context.Context, id string, cascade, force bool) er
 		if v.Status == StatusDeleting && force {
 			return nil
 		}
+		if err := checkNotFrozen(tx); err != nil {
+			return err
+		}
 		if v.AttachStatus == AttachStatusAttached || len(v.Attachments) > 0 {
 			return invalidVolume("Volume %s is attached; detach it before deleting it.", id)
 		}
@@ -663,6 +683,9 @@ func (s *Service) Delete(ctx context.Context, id string, cascade, force bool) er
 			if err := tx.Update(snapshotRecord(&sn)); err != nil {
 				return err
 			}
+		}
+		if err := dropTransfers(tx, v.ID); err != nil {
+			return err
 		}
 		v.Status, v.Pending = StatusDeleting, &Work{Op: OpDelete, Cascade: cascade}
 		return s.putVolume(tx, v)

@@ -116,3 +116,34 @@ func TestCompute_ServerPorts(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestCompute_DefaultNetworkBefore237: with no networks before 2.37 Nova
+// picks the project's one network, refuses to guess among several (409)
+// and makes no port when there is none.
+func TestCompute_DefaultNetworkBefore237(t *testing.T) {
+	c, sc, img := serversCloud(t, "2.1")
+	ctx := context.Background()
+	nc := netAdmin(t, c)
+
+	// No network of the project's own (public is external): no port.
+	sv := must(servers.Create(ctx, sc, servers.CreateOpts{Name: "none", ImageRef: img, FlavorRef: "42"}, nil).Extract())(t)
+	sv = waitStatus(t, sc, sv.ID, "ACTIVE")
+	if len(sv.Addresses) != 0 {
+		t.Fatalf("no network to choose, yet addresses %+v", sv.Addresses)
+	}
+
+	n := mkNet(t, nc, "only-net")
+	mkSubnet(t, nc, n.ID, "10.21.0.0/24")
+	sv = must(servers.Create(ctx, sc, servers.CreateOpts{Name: "one", ImageRef: img, FlavorRef: "42"}, nil).Extract())(t)
+	sv = waitStatus(t, sc, sv.ID, "ACTIVE")
+	if addrs, _ := sv.Addresses[n.Name].([]any); len(addrs) != 1 {
+		t.Fatalf("one network: addresses %+v, want one on %s", sv.Addresses, n.Name)
+	}
+
+	n2 := mkNet(t, nc, "second-net")
+	mkSubnet(t, nc, n2.ID, "10.22.0.0/24")
+	_, err := servers.Create(ctx, sc, servers.CreateOpts{Name: "two", ImageRef: img, FlavorRef: "42"}, nil).Extract()
+	if !gophercloud.ResponseCodeIs(err, http.StatusConflict) {
+		t.Fatalf("two networks: %v, want 409", err)
+	}
+}

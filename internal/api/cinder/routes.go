@@ -60,6 +60,14 @@ func Register(mux *http.ServeMux, v *volume.Service, auth apihttp.Authenticator,
 	h("GET /extensions", a.listExtensions)
 	h("GET /os-availability-zone", a.listZones)
 	h("GET /os-services", a.listServices)
+	h("PUT /os-services/{action}", a.serviceAction)
+	h("GET /os-hosts", a.listHosts)
+	h("GET /os-hosts/{host}", a.showHost)
+	h("GET /scheduler-stats/get_pools", a.getPools)
+	h("GET /capabilities/{host}", a.showCapabilities)
+	h("GET /messages", a.listMessages)
+	h("GET /messages/{id}", a.getMessage)
+	h("DELETE /messages/{id}", a.deleteMessage)
 	h("GET /limits", a.limits)
 
 	// Volumes, their metadata and actions.
@@ -106,6 +114,11 @@ func Register(mux *http.ServeMux, v *volume.Service, auth apihttp.Authenticator,
 	h("GET /types/{id}/extra_specs/{key}", a.getExtraSpec)
 	h("PUT /types/{id}/extra_specs/{key}", a.putExtraSpec)
 	h("DELETE /types/{id}/extra_specs/{key}", a.deleteExtraSpec)
+	h("GET /types/{id}/encryption", a.showEncryption)
+	h("POST /types/{id}/encryption", a.createEncryption)
+	h("GET /types/{id}/encryption/{key}", a.showEncryptionKey)
+	h("PUT /types/{id}/encryption/{key}", a.updateEncryption)
+	h("DELETE /types/{id}/encryption/{key}", a.deleteEncryption)
 
 	// Backups.
 	h("POST /backups", a.createBackup)
@@ -116,6 +129,8 @@ func Register(mux *http.ServeMux, v *volume.Service, auth apihttp.Authenticator,
 	h("DELETE /backups/{id}", a.deleteBackup)
 	h("POST /backups/{id}/restore", a.restoreBackup)
 	h("POST /backups/{id}/action", a.backupAction)
+	h("GET /backups/{id}/export_record", a.exportBackup)
+	h("POST /backups/import_record", a.importBackup)
 
 	// Attachments (3.27+).
 	h("POST /attachments", a.createAttachment)
@@ -125,6 +140,53 @@ func Register(mux *http.ServeMux, v *volume.Service, auth apihttp.Authenticator,
 	h("PUT /attachments/{id}", a.updateAttachment)
 	h("DELETE /attachments/{id}", a.deleteAttachment)
 	h("POST /attachments/{id}/action", a.attachmentAction)
+
+	// QoS specs.
+	h("POST /qos-specs", a.createQos)
+	h("GET /qos-specs", a.listQos)
+	h("GET /qos-specs/{id}", a.getQos)
+	h("PUT /qos-specs/{id}", a.setQosKeys)
+	h("DELETE /qos-specs/{id}", a.deleteQos)
+	h("PUT /qos-specs/{id}/delete_keys", a.unsetQosKeys)
+	h("GET /qos-specs/{id}/associations", a.qosAssociations)
+	h("GET /qos-specs/{id}/associate", a.associateQos)
+	h("GET /qos-specs/{id}/disassociate", a.disassociateQos)
+	h("GET /qos-specs/{id}/disassociate_all", a.disassociateAllQos)
+
+	// Volume transfers: os-volume-transfer (any version), volume-transfers (3.55+).
+	for _, c := range []string{"/os-volume-transfer", "/volume-transfers"} {
+		h("POST "+c, a.createTransfer)
+		h("GET "+c, a.listTransfers)
+		h("GET "+c+"/detail", a.listTransfersDetail)
+		h("GET "+c+"/{id}", a.getTransfer)
+		h("DELETE "+c+"/{id}", a.deleteTransfer)
+		h("POST "+c+"/{id}/accept", a.acceptTransfer)
+	}
+
+	// Group types (3.11), groups (3.13), group snapshots (3.14).
+	h("POST /group_types", a.createGroupType)
+	h("GET /group_types", a.listGroupTypes)
+	h("GET /group_types/{id}", a.getGroupType)
+	h("PUT /group_types/{id}", a.updateGroupType)
+	h("DELETE /group_types/{id}", a.deleteGroupType)
+	h("GET /group_types/{id}/group_specs", a.listGroupSpecs)
+	h("POST /group_types/{id}/group_specs", a.setGroupSpecs)
+	h("GET /group_types/{id}/group_specs/{key}", a.getGroupSpec)
+	h("PUT /group_types/{id}/group_specs/{key}", a.putGroupSpec)
+	h("DELETE /group_types/{id}/group_specs/{key}", a.deleteGroupSpec)
+	h("POST /groups", a.createGroup)
+	h("GET /groups", a.listGroups)
+	h("GET /groups/detail", a.listGroupsDetail)
+	h("POST /groups/action", a.groupsAction)
+	h("GET /groups/{id}", a.getGroup)
+	h("PUT /groups/{id}", a.updateGroup)
+	h("POST /groups/{id}/action", a.groupAction)
+	h("POST /group_snapshots", a.createGroupSnapshot)
+	h("GET /group_snapshots", a.listGroupSnapshots)
+	h("GET /group_snapshots/detail", a.listGroupSnapshotsDetail)
+	h("GET /group_snapshots/{id}", a.getGroupSnapshot)
+	h("DELETE /group_snapshots/{id}", a.deleteGroupSnapshot)
+	h("POST /group_snapshots/{id}/action", a.groupSnapshotAction)
 
 	// Quotas.
 	h("GET /os-quota-sets/{project}", a.getQuotaSet)

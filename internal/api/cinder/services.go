@@ -5,6 +5,7 @@ import (
 
 	"github.com/nubo-cloud/nubo/internal/api/apihttp"
 	"github.com/nubo-cloud/nubo/internal/fault"
+	"github.com/nubo-cloud/nubo/internal/volume"
 )
 
 func (a *api) listZones(w http.ResponseWriter, r *http.Request) error {
@@ -19,25 +20,23 @@ func (a *api) listServices(w http.ResponseWriter, r *http.Request) error {
 	if !creds(r).IsAdmin() {
 		return fault.New(fault.Forbidden, "Policy doesn't allow volume_extension:services:index to be performed.")
 	}
-	q := r.URL.Query()
-	host := "nubo"
-	now := ts(a.v.Now())
-	all := []map[string]any{
-		{"binary": "cinder-scheduler", "host": host},
-		{"binary": "cinder-volume", "host": host + "@" + a.v.Driver().Name()},
-		{"binary": "cinder-backup", "host": host},
+	all, err := a.v.Services(r.Context())
+	if err != nil {
+		return err
 	}
+	q := r.URL.Query()
 	out := []map[string]any{}
-	for _, s := range all {
-		if b := q.Get("binary"); b != "" && b != s["binary"] {
+	for _, svc := range all {
+		if b := q.Get("binary"); b != "" && b != svc.Binary {
 			continue
 		}
-		if h := q.Get("host"); h != "" && h != s["host"] && h+"@"+a.v.Driver().Name() != s["host"] {
+		if h := q.Get("host"); h != "" && h != svc.Host && h+"@"+a.v.Driver().Name() != svc.Host {
 			continue
 		}
-		s["zone"], s["status"], s["state"], s["updated_at"] = a.v.Config().AvailabilityZone, "enabled", "up", now
-		s["disabled_reason"], s["frozen"] = nil, false
-		if s["binary"] == "cinder-volume" {
+		s := map[string]any{"binary": svc.Binary, "host": svc.Host, "zone": a.v.Config().AvailabilityZone,
+			"status": serviceStatus(svc.Disabled), "state": "up", "updated_at": ts(svc.UpdatedAt),
+			"disabled_reason": nullable(svc.DisabledReason), "frozen": svc.Frozen}
+		if svc.Binary == volume.BinaryVolume {
 			s["replication_status"], s["active_backend_id"] = "disabled", nil
 			if mv(r).AtLeast(3, 49) {
 				s["backend_state"] = "up"
@@ -49,6 +48,73 @@ func (a *api) listServices(w http.ResponseWriter, r *http.Request) error {
 		out = append(out, s)
 	}
 	apihttp.WriteJSON(w, http.StatusOK, map[string]any{"services": out})
+	return nil
+}
+
+func serviceStatus(disabled bool) string {
+	if disabled {
+		return "disabled"
+	}
+	return "enabled"
+}
+
+// serviceAction: PUT /os-services/{enable,disable,disable-log-reason,freeze,thaw} (admin).
+func (a *api) serviceAction(w http.ResponseWriter, r *http.Request) error {
+	action := r.PathValue("action")
+	switch action {
+	case "enable", "disable", "disable-log-reason", "freeze", "thaw":
+	default:
+		return fault.New(fault.NotFound, "Unknown action")
+	}
+	if !creds(r).IsAdmin() {
+		return fault.New(fault.Forbidden, "Policy doesn't allow volume_extension:services:update to be performed.")
+	}
+	m, err := body(w, r, "")
+	if err != nil {
+		return err
+	}
+	host, err := strOr(m, "host")
+	if err != nil {
+		return err
+	}
+	if action == "freeze" || action == "thaw" {
+		if host == "" {
+			return badRequest("Missing required element 'host' in request body.")
+		}
+		if err := a.v.SetHostFrozen(r.Context(), host, action == "freeze"); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	binary, err := strOr(m, "binary", "service")
+	if err != nil {
+		return err
+	}
+	if host == "" || binary == "" {
+		return badRequest("Missing required element 'host' or 'binary' in request body.")
+	}
+	reason := ""
+	if action == "disable-log-reason" {
+		rs, err := str(m, "disabled_reason")
+		if err != nil {
+			return err
+		}
+		if rs == nil || *rs == "" {
+			return badRequest("Invalid input received: Disabled reason contains invalid characters or is too long")
+		}
+		reason = *rs
+	}
+	svc, err := a.v.SetServiceDisabled(r.Context(), host, binary, action != "enable", reason)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"host": svc.Host, "service": svc.Binary, "binary": svc.Binary,
+		"disabled": svc.Disabled, "status": serviceStatus(svc.Disabled)}
+	if action != "disable" {
+		out["disabled_reason"] = nullable(svc.DisabledReason)
+	}
+	apihttp.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -19,7 +19,7 @@ func snapshotView(r *http.Request, sn *volume.Snapshot, detail bool) map[string]
 	}
 	m := mv(r)
 	if m.AtLeast(3, 14) {
-		out["group_snapshot_id"] = nil
+		out["group_snapshot_id"] = nullable(sn.GroupSnapshotID)
 	}
 	if m.AtLeast(3, 41) {
 		out["user_id"] = sn.UserID

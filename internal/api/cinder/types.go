@@ -16,7 +16,7 @@ func typeView(r *http.Request, t *volume.Type, withSpecs bool) map[string]any {
 		"is_public": t.IsPublic, "os-volume-type-access:is_public": t.IsPublic}
 	c := creds(r)
 	if c.IsAdmin() {
-		out["qos_specs_id"] = nil
+		out["qos_specs_id"] = nullable(t.QosSpecsID)
 	}
 	if withSpecs {
 		specs := t.ExtraSpecs

@@ -68,7 +68,7 @@ func (a *api) volumeBaseView(r *http.Request, v *volume.Volume, typeNames map[st
 	}
 	m := mv(r)
 	if m.AtLeast(3, 13) {
-		out["group_id"] = nil
+		out["group_id"] = nullable(v.GroupID)
 	}
 	if m.AtLeast(3, 21) {
 		out["provider_id"] = nil
@@ -135,6 +135,11 @@ func (a *api) createVolume(w http.ResponseWriter, r *http.Request) error {
 	}
 	if mv(r).AtLeast(3, 47) {
 		if req.BackupID, err = strOr(m, "backup_id"); err != nil {
+			return err
+		}
+	}
+	if mv(r).AtLeast(3, 13) {
+		if req.GroupID, err = strOr(m, "group_id"); err != nil {
 			return err
 		}
 	}

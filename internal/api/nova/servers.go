@@ -587,6 +587,8 @@ func parseNetworks(m map[string]json.RawMessage, v237 bool, req *compute.CreateS
 		if v237 {
 			return badRequest("Invalid input for field/attribute server. Value: None. 'networks' is a required property")
 		}
+		// Before 2.37 no networks means the project's one network, if any.
+		req.Networks = []compute.NetworkRequest{{Default: true}}
 		return nil
 	}
 	var s string
