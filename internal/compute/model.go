@@ -22,7 +22,10 @@ const (
 	KindAction = "compute.instance_action"
 	// KindMigration holds migrations (Ref: server ID).
 	KindMigration = "compute.migration"
-	kindSeq       = "compute.seq"
+	// KindUsage holds what a project's servers count against quotas (ID:
+	// project ID); see quotas.go.
+	KindUsage = "compute.usage"
+	kindSeq   = "compute.seq"
 )
 
 // DefaultZone is the availability zone of hosts in no zone-bearing aggregate
@@ -253,4 +256,8 @@ type Server struct {
 	// ForcedHost is the host an admin asked for ("zone:host").
 	ForcedHost string    `json:"forced_host,omitempty"`
 	UpdatedAt  time.Time `json:"updated_at"`
+	// QuotaCounted is what the server counted in its project's usage record
+	// when last written (nil: written before usage records); putServer keeps
+	// it and the record in step (quotas.go).
+	QuotaCounted *ServerCount `json:"quota_counted,omitempty"`
 }

@@ -116,31 +116,21 @@ func (s *Service) QuotaSet(ctx context.Context, project, user string) (map[strin
 	return out, err
 }
 
-// projectUsage counts what project (and user, for key pairs) uses.
+// projectUsage returns what project (and user, for key pairs) uses. The
+// servers' share of a whole project comes from its usage record when that is
+// current (serverUsage); per user it is counted.
 func projectUsage(tx store.ReadTx, project, user string) (map[string]int64, error) {
-	use := map[string]int64{}
-	// Only what is counted is decoded: a project's servers are listed on
-	// every create, and decoding them whole dominated its cost.
-	type counted struct {
-		UserID  string `json:"user_id"`
-		Deleted bool   `json:"deleted,omitempty"`
-		Flavor  struct {
-			VCPUs int64 `json:"vcpus"`
-			RAM   int64 `json:"ram"`
-		} `json:"flavor"`
+	var sc ServerCount
+	var err error
+	if user == "" {
+		sc, err = serverUsage(tx, project)
+	} else {
+		sc, err = countServers(tx, project, user)
 	}
-	servers, err := store.List[counted](tx, KindServer, store.ListOptions{Ref: project})
 	if err != nil {
 		return nil, err
 	}
-	for _, sv := range servers {
-		if sv.Deleted || (user != "" && sv.UserID != user) {
-			continue
-		}
-		use["instances"]++
-		use["cores"] += sv.Flavor.VCPUs
-		use["ram"] += sv.Flavor.RAM
-	}
+	use := sc.usage()
 	groups, err := tx.List(KindServerGroup, store.ListOptions{Ref: project})
 	if err != nil {
 		return nil, err
@@ -154,6 +144,162 @@ func projectUsage(tx store.ReadTx, project, user string) (map[string]int64, erro
 		use["key_pairs"] = int64(len(kps))
 	}
 	return use, nil
+}
+
+// ServerCount is what servers count against the instances, cores and ram
+// quotas: one server (Server.QuotaCounted) or all of a project's
+// (KindUsage).
+type ServerCount struct {
+	Instances int64 `json:"instances,omitempty"`
+	Cores     int64 `json:"cores,omitempty"`
+	RAM       int64 `json:"ram,omitempty"`
+}
+
+func (c ServerCount) plus(d ServerCount) ServerCount {
+	return ServerCount{c.Instances + d.Instances, c.Cores + d.Cores, c.RAM + d.RAM}
+}
+
+func (c ServerCount) minus(d ServerCount) ServerCount {
+	return ServerCount{c.Instances - d.Instances, c.Cores - d.Cores, c.RAM - d.RAM}
+}
+
+func (c ServerCount) usage() map[string]int64 {
+	return map[string]int64{"instances": c.Instances, "cores": c.Cores, "ram": c.RAM}
+}
+
+// countOf is what sv counts: every server that is not deleted, with its
+// current flavor (during a resize, the new one; shelved-offloaded servers
+// too, as in Nova).
+func countOf(sv *Server) ServerCount {
+	if sv.Deleted {
+		return ServerCount{}
+	}
+	return ServerCount{Instances: 1, Cores: sv.Flavor.VCPUs, RAM: sv.Flavor.RAM}
+}
+
+// usageVersion is the version of the counting rules; a usage record of
+// another version (or none) is recounted from the servers.
+const usageVersion = 1
+
+// projectServerUsage is the KindUsage record of a project (ID: project ID):
+// the sum of countOf over its servers, kept exact by putServer in the same
+// transaction as every server write, so a quota check reads one record
+// instead of listing the project's servers.
+//
+// Invariant: when the record exists with Version == usageVersion it equals
+// the sum of countOf over the project's stored servers, and every stored
+// server with QuotaCounted set counts exactly that. A server written before
+// counting existed (QuotaCounted nil) has an unknown share, so writing it
+// drops the record, and the next write-side check recounts (ensureUsage).
+type projectServerUsage struct {
+	ProjectID string `json:"project_id"`
+	Version   int    `json:"version"`
+	ServerCount
+}
+
+// putServerCounted writes sv and keeps the project's usage record exact.
+func putServerCounted(tx store.Tx, sv *Server, create bool, write func() error) error {
+	prev := sv.QuotaCounted
+	now := countOf(sv)
+	var was ServerCount
+	known := true
+	switch {
+	case create:
+	case prev == nil:
+		known = false // written before counting: share unknown
+	default:
+		was = *prev
+	}
+	sv.QuotaCounted = &now
+	if err := write(); err != nil {
+		sv.QuotaCounted = prev
+		return err
+	}
+	if !known {
+		if err := tx.Delete(KindUsage, sv.ProjectID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return nil
+	}
+	if now == was {
+		return nil
+	}
+	u, err := store.Get[projectServerUsage](tx, KindUsage, sv.ProjectID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // recounted on the next check, this write included
+	}
+	if err != nil {
+		return err
+	}
+	if u.Version != usageVersion {
+		return nil
+	}
+	u.ServerCount = u.plus(now.minus(was))
+	return tx.Update(store.Record{Kind: KindUsage, ID: sv.ProjectID, Value: u})
+}
+
+// serverUsage reads what project's servers count: its usage record when
+// current, else a count (a read cannot repair the record; ensureUsage does).
+func serverUsage(tx store.ReadTx, project string) (ServerCount, error) {
+	u, err := store.Get[projectServerUsage](tx, KindUsage, project)
+	switch {
+	case err == nil && u.Version == usageVersion:
+		return u.ServerCount, nil
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return ServerCount{}, err
+	}
+	return countServers(tx, project, "")
+}
+
+// ensureUsage returns what project's servers count, recounting them and
+// rewriting the usage record in tx when it is missing or of another version.
+func ensureUsage(tx store.Tx, project string) (ServerCount, error) {
+	u, err := store.Get[projectServerUsage](tx, KindUsage, project)
+	missing := errors.Is(err, store.ErrNotFound)
+	switch {
+	case err == nil && u.Version == usageVersion:
+		return u.ServerCount, nil
+	case err != nil && !missing:
+		return ServerCount{}, err
+	}
+	sc, err := countServers(tx, project, "")
+	if err != nil {
+		return ServerCount{}, err
+	}
+	rec := store.Record{Kind: KindUsage, ID: project, Value: &projectServerUsage{ProjectID: project, Version: usageVersion, ServerCount: sc}}
+	if missing {
+		err = tx.Create(rec)
+	} else {
+		err = tx.Update(rec)
+	}
+	return sc, err
+}
+
+// countServers counts project's servers (of user, when set) one by one.
+func countServers(tx store.ReadTx, project, user string) (ServerCount, error) {
+	// Only what is counted is decoded.
+	type counted struct {
+		UserID  string `json:"user_id"`
+		Deleted bool   `json:"deleted,omitempty"`
+		Flavor  struct {
+			VCPUs int64 `json:"vcpus"`
+			RAM   int64 `json:"ram"`
+		} `json:"flavor"`
+	}
+	servers, err := store.List[counted](tx, KindServer, store.ListOptions{Ref: project})
+	if err != nil {
+		return ServerCount{}, err
+	}
+	var sc ServerCount
+	for _, sv := range servers {
+		if sv.Deleted || (user != "" && sv.UserID != user) {
+			continue
+		}
+		sc.Instances++
+		sc.Cores += sv.Flavor.VCPUs
+		sc.RAM += sv.Flavor.RAM
+	}
+	return sc, nil
 }
 
 // DefaultQuotas returns the default limits.

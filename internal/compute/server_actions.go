@@ -225,10 +225,11 @@ func (s *Service) Resize(ctx context.Context, id, flavorRef string) error {
 		if err != nil {
 			return err
 		}
-		use, err := projectUsage(tx, sv.ProjectID, "")
+		counted, err := ensureUsage(tx, sv.ProjectID)
 		if err != nil {
 			return err
 		}
+		use := counted.usage()
 		for k, d := range map[string]int64{"cores": f.VCPUs - sv.Flavor.VCPUs, "ram": f.RAM - sv.Flavor.RAM} {
 			if l := lim[k]; d > 0 && l >= 0 && use[k]+d > l {
 				return fault.New(fault.Forbidden, "Quota exceeded for %s: Requested %d, but already used %d of %d %s", k, d, use[k], l, k)

@@ -185,10 +185,11 @@ func (s *Service) CreateServer(ctx context.Context, req CreateServerRequest) (*C
 		if err != nil {
 			return err
 		}
-		use, err := projectUsage(tx, c.ProjectID, "")
+		counted, err := ensureUsage(tx, c.ProjectID)
 		if err != nil {
 			return err
 		}
+		use := counted.usage()
 		if l := lim["metadata_items"]; l >= 0 && int64(len(req.Metadata)) > l {
 			return fault.New(fault.Forbidden, "Quota exceeded for metadata_items: Requested %d, but already used 0 of %d metadata_items", len(req.Metadata), l)
 		}
@@ -412,11 +413,13 @@ func (s *Service) checkZone(ctx context.Context, az string) (string, string, err
 
 func putServer(tx store.Tx, sv *Server, create bool) error {
 	sv.Status = storedStatus(sv)
-	rec := store.Record{Kind: KindServer, ID: sv.ID, Ref: sv.ProjectID, Unique: []string{seqKey(sv.Seq)}, Value: sv}
-	if create {
-		return tx.Create(rec)
-	}
-	return tx.Update(rec)
+	return putServerCounted(tx, sv, create, func() error {
+		rec := store.Record{Kind: KindServer, ID: sv.ID, Ref: sv.ProjectID, Unique: []string{seqKey(sv.Seq)}, Value: sv}
+		if create {
+			return tx.Create(rec)
+		}
+		return tx.Update(rec)
+	})
 }
 
 // storedStatus keeps the stored Status field (which part 1 reads) in step.

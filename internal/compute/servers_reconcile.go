@@ -451,7 +451,13 @@ func (r *ServerReconciler) commitTx(ctx context.Context, plan []placeItem) (lost
 			if err != nil {
 				return nil, err
 			}
-			allocs, err := store.List[Allocation](tx, KindAllocation, store.ListOptions{Ref: id})
+			// Only what the re-check needs is decoded (a full Allocation
+			// also parses times and copies IDs, per holder per batch).
+			type holder struct {
+				ConsumerID string              `json:"consumer_id"`
+				Resources  scheduler.Resources `json:"resources"`
+			}
+			allocs, err := store.List[holder](tx, KindAllocation, store.ListOptions{Ref: id})
 			if err != nil {
 				return nil, err
 			}
@@ -778,19 +784,99 @@ type HostServer struct {
 // ServersOnHosts reads the servers ids (skipping missing ones) and the
 // drivers of their hosts in one transaction.
 func (s *Service) ServersOnHosts(ctx context.Context, ids []string) ([]HostServer, error) {
-	var out []HostServer
+	return s.serversOnHosts(ctx, ids, nil)
+}
+
+// PendingHostServers is ServersOnHosts for those of ids with a host-side
+// task pending (not deleted, TaskState in HostTasks); the others are
+// skipped after decoding only their gist.
+func (s *Service) PendingHostServers(ctx context.Context, ids []string) ([]HostServer, error) {
+	return s.serversOnHosts(ctx, ids, func(g *serverGist) bool {
+		return !g.Deleted && slices.Contains(HostTasks, g.TaskState)
+	})
+}
+
+// ServersChangingVolumes returns those of ids that are not deleted and have
+// a volume attaching or detaching (what a host side plugs or unplugs).
+func (s *Service) ServersChangingVolumes(ctx context.Context, ids []string) ([]string, error) {
+	return s.serversWhere(ctx, ids, func(g *serverGist) bool {
+		if g.Deleted {
+			return false
+		}
+		for _, va := range g.VolumeAttachments {
+			if va.State == VolumeAttaching || va.State == VolumeDetaching {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// serverGist is the part of a server record that followers of the change
+// feed look at to tell whether a changed server needs them. Every server
+// change reaches every follower, and most need nothing: decoding only this
+// (not the whole record) keeps that cheap.
+type serverGist struct {
+	Deleted           bool   `json:"deleted,omitempty"`
+	TaskState         string `json:"task_state,omitempty"`
+	VolumeAttachments []struct {
+		State string `json:"state"`
+	} `json:"volume_attachments,omitempty"`
+}
+
+// serversWhere returns those of ids whose gist keep accepts, in one read.
+func (s *Service) serversWhere(ctx context.Context, ids []string, keep func(*serverGist) bool) ([]string, error) {
+	var out []string
 	err := s.read(ctx, func(tx store.ReadTx) error {
 		out = out[:0]
-		drivers := map[string]string{}
 		for _, id := range ids {
-			sv, err := store.Get[Server](tx, KindServer, id)
+			it, err := tx.Get(KindServer, id)
 			if errors.Is(err, store.ErrNotFound) {
 				continue
 			}
 			if err != nil {
 				return err
 			}
-			hs := HostServer{Server: *sv}
+			var g serverGist
+			if err := it.Decode(&g); err != nil {
+				return err
+			}
+			if keep(&g) {
+				out = append(out, id)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Service) serversOnHosts(ctx context.Context, ids []string, keep func(*serverGist) bool) ([]HostServer, error) {
+	var out []HostServer
+	err := s.read(ctx, func(tx store.ReadTx) error {
+		out = out[:0]
+		drivers := map[string]string{}
+		for _, id := range ids {
+			it, err := tx.Get(KindServer, id)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if keep != nil {
+				var g serverGist
+				if err := it.Decode(&g); err != nil {
+					return err
+				}
+				if !keep(&g) {
+					continue
+				}
+			}
+			var sv Server
+			if err := it.Decode(&sv); err != nil {
+				return err
+			}
+			hs := HostServer{Server: sv}
 			if sv.HostID != "" {
 				d, ok := drivers[sv.HostID]
 				if !ok {

@@ -615,6 +615,20 @@ func (r *VolumeReconciler) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	return r.c.FollowServers(ctx, func(ctx context.Context, ids []string) {
+		if r.c.vols() == nil {
+			return
+		}
+		// Most changes need no volume work: find those that may in one
+		// read of the servers' gists (reconcile reads each again, whole).
+		ids, err := r.c.serversWhere(ctx, ids, func(g *serverGist) bool {
+			return g.Deleted && len(g.VolumeAttachments) > 0 || g.TaskState == TaskBlockDeviceMapping && !g.Deleted
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				r.c.log.ErrorContext(ctx, "read servers' volume work", logkey.Err, err)
+			}
+			return
+		}
 		for _, id := range ids {
 			if err := r.reconcile(ctx, id, &wg); err != nil && ctx.Err() == nil {
 				r.c.log.ErrorContext(ctx, "reconcile server volumes", "server_id", id, logkey.Err, err)

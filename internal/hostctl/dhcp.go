@@ -58,7 +58,8 @@ func (r *DHCPReconciler) Run(ctx context.Context) error {
 			}
 			return err
 		}
-		if err := r.Reconcile(ctx); err != nil && ctx.Err() == nil {
+		engaged, err := r.reconcile(ctx)
+		if err != nil && ctx.Err() == nil {
 			r.log.ErrorContext(ctx, "reconcile DHCP ports", logkey.Err, err)
 		}
 		last := time.Now()
@@ -77,7 +78,7 @@ func (r *DHCPReconciler) Run(ctx context.Context) error {
 			dirty := false
 			for _, ch := range changes {
 				rev = ch.Rev
-				dirty = dirty || relevant(ch)
+				dirty = dirty || relevant(ch) && (engaged || ch.Kind == compute.KindHost)
 			}
 			if dirty {
 				// A reconcile reads the whole topology: coalesce bursts of
@@ -90,7 +91,7 @@ func (r *DHCPReconciler) Run(ctx context.Context) error {
 					}
 				}
 				last = time.Now()
-				if err := r.Reconcile(ctx); err != nil && ctx.Err() == nil {
+				if engaged, err = r.reconcile(ctx); err != nil && ctx.Err() == nil {
 					r.log.ErrorContext(ctx, "reconcile DHCP ports", logkey.Err, err)
 				}
 			}
@@ -111,10 +112,20 @@ func (r *DHCPReconciler) Run(ctx context.Context) error {
 // deletes the DHCP ports that differ from what it should be. A network
 // deleted meanwhile is skipped (its DHCP ports go with it).
 func (r *DHCPReconciler) Reconcile(ctx context.Context) error {
+	_, err := r.reconcile(ctx)
+	return err
+}
+
+// reconcile is Reconcile that also says whether DHCP ports matter at all
+// now: a network node exists, or ports of one may be left. When they do
+// not (a cloud of fake hosts only), changes other than hosts' cannot make
+// them matter, so Run skips the pass they would cause.
+func (r *DHCPReconciler) reconcile(ctx context.Context) (engaged bool, err error) {
 	v, err := readView(ctx, r.st)
 	if err != nil {
-		return err
+		return true, err
 	}
+	defer func() { engaged = v.node != nil || err != nil }()
 	var errs []error
 	for i := range v.topo.Networks {
 		n := &v.topo.Networks[i]
@@ -141,7 +152,7 @@ func (r *DHCPReconciler) Reconcile(ctx context.Context) error {
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return true, errors.Join(errs...) // engaged is set by the deferred func
 }
 
 // dhcpInLine reports whether a network's managed DHCP ports already are

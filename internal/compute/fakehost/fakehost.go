@@ -45,7 +45,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, id string) error {
 // that are on fake hosts: it reads them in one transaction and reports
 // their outcomes in one (snapshots, which copy image bytes, one by one).
 func (r *Reconciler) ReconcileBatch(ctx context.Context, ids []string) error {
-	hss, err := r.c.ServersOnHosts(ctx, ids)
+	hss, err := r.c.PendingHostServers(ctx, ids)
 	if err != nil {
 		return err
 	}

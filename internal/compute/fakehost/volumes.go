@@ -26,6 +26,14 @@ func NewVolumes(c *compute.Service, log *slog.Logger) *Volumes {
 // Run follows the change feed until ctx ends.
 func (v *Volumes) Run(ctx context.Context) error {
 	return v.c.FollowServers(ctx, func(ctx context.Context, ids []string) {
+		// Most changes touch no volume: find those that do in one read.
+		ids, err := v.c.ServersChangingVolumes(ctx, ids)
+		if err != nil {
+			if ctx.Err() == nil {
+				v.log.ErrorContext(ctx, "read fake servers' volumes", logkey.Err, err)
+			}
+			return
+		}
 		for _, id := range ids {
 			if err := v.Reconcile(ctx, id); err != nil && ctx.Err() == nil {
 				v.log.ErrorContext(ctx, "reconcile fake server volumes", "server_id", id, logkey.Err, err)
