@@ -7,10 +7,12 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -519,5 +521,38 @@ func TestRecover_HalfDoneUploadsReturnToQueued(t *testing.T) {
 	}
 	if n, _ := s.Recover(ctx); n != 0 {
 		t.Fatalf("second Recover repaired %d, want 0", n)
+	}
+}
+
+// TestList_CreatedAtOrdersWithinASecond: created_at has one-second
+// resolution, yet images created in the same second list in creation
+// order (Tempest's test_create_backup relies on it).
+func TestList_CreatedAtOrdersWithinASecond(t *testing.T) {
+	f := newFixture(t, Config{})
+	ctx := as("p1")
+	var ids []string
+	for i := range 5 {
+		im, err := f.svc.Create(ctx, map[string]any{"name": fmt.Sprintf("b%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, im.ID)
+	}
+	for _, dir := range []string{"asc", "desc"} {
+		list, _, err := f.svc.List(ctx, ListOptions{SortKeys: []string{"created_at"}, SortDirs: []string{dir}, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, im := range list {
+			got = append(got, im.ID)
+		}
+		want := slices.Clone(ids)
+		if dir == "desc" {
+			slices.Reverse(want)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", dir, got, want)
+		}
 	}
 }

@@ -27,7 +27,7 @@ func (s *Service) Create(ctx context.Context, attrs map[string]any) (*Image, err
 	}
 	now := s.now()
 	im := &Image{ID: newID(), Status: StatusQueued, Visibility: Shared, Owner: c.ProjectID,
-		Tags: []string{}, CreatedAt: now, UpdatedAt: now}
+		Tags: []string{}, CreatedAt: now, UpdatedAt: now, CreatedNano: time.Now().UnixNano()}
 	// Apply attributes in a fixed order so errors do not depend on map order.
 	names := make([]string, 0, len(attrs))
 	for k := range attrs {
@@ -502,7 +502,10 @@ func sortImages(ims []Image, keys, dirs []string) {
 func compareAttr(a, b *Image, k string) int {
 	switch k {
 	case "created_at":
-		return a.CreatedAt.Compare(b.CreatedAt)
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.CreatedNano, b.CreatedNano)
 	case "updated_at":
 		return a.UpdatedAt.Compare(b.UpdatedAt)
 	case "size":

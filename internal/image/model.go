@@ -81,6 +81,9 @@ type Image struct {
 	Properties  map[string]string `json:"properties,omitempty"`
 	CreatedAt   time.Time         `json:"created_at"`
 	UpdatedAt   time.Time         `json:"updated_at"`
+	// CreatedNano orders images created within the same second (CreatedAt
+	// has Glance's one-second resolution) when sorting by created_at.
+	CreatedNano int64 `json:"created_nano,omitempty"`
 	// Stores lists the stores holding the data ("" while there is none).
 	Stores string `json:"stores,omitempty"`
 	// BlobKey is where the data is in the blob store.
