@@ -60,7 +60,7 @@ func (d *Driver) ensureNetwork(h *netlink.Handle, n netdev.Network) ([]string, e
 		}
 	}
 	// Taps left on this bridge by removed ports.
-	all, err := h.LinkList()
+	all, err := dump(h.LinkList)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -260,7 +260,7 @@ func syncFDB(h *netlink.Handle, index int, remotes []netip.Addr) error {
 }
 
 func fdbRemotes(h *netlink.Handle, index int) ([]netip.Addr, error) {
-	neighs, err := h.NeighList(index, unix.AF_BRIDGE)
+	neighs, err := dump(func() ([]netlink.Neigh, error) { return h.NeighList(index, unix.AF_BRIDGE) })
 	if err != nil {
 		return nil, fmt.Errorf("list FDB: %w", err)
 	}

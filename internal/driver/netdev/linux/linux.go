@@ -231,7 +231,7 @@ func (d *Driver) Status(ctx context.Context) (netdev.HostStatus, error) {
 		return st, err
 	}
 	byIndex := map[int]string{}
-	all, _ := h.LinkList()
+	all, _ := dump(h.LinkList)
 	for _, l := range all {
 		byIndex[l.Attrs().Index] = l.Attrs().Name
 	}
@@ -274,7 +274,7 @@ func (d *Driver) CheckBridgeNetfilter(ctx context.Context) error {
 }
 
 func ownedLinks(h *netlink.Handle) ([]netlink.Link, error) {
-	all, err := h.LinkList()
+	all, err := dump(h.LinkList)
 	if err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)
 	}

@@ -52,7 +52,7 @@ func (d *Driver) ensureNamespace(h *netlink.Handle, ns netdev.Namespace) error {
 			errs = append(errs, wrap(err))
 		}
 	}
-	all, err := nh.LinkList()
+	all, err := dump(nh.LinkList)
 	if err != nil {
 		errs = append(errs, wrap(err))
 	}
@@ -151,7 +151,7 @@ func fromIPNet(n *net.IPNet) (netip.Prefix, bool) {
 
 // syncAddrs keeps the addresses of l equal to want (IPv6 link-local aside).
 func syncAddrs(nh *netlink.Handle, l netlink.Link, want []netip.Prefix) error {
-	have, err := nh.AddrList(l, netlink.FAMILY_ALL)
+	have, err := dump(func() ([]netlink.Addr, error) { return nh.AddrList(l, netlink.FAMILY_ALL) })
 	if err != nil {
 		return fmt.Errorf("list addresses: %w", err)
 	}
@@ -196,7 +196,9 @@ type routeKey struct {
 // equal to want; kernel routes of connected subnets are left alone.
 func syncRoutes(nh *netlink.Handle, want []netdev.Route) error {
 	filter := &netlink.Route{Table: unix.RT_TABLE_MAIN, Protocol: unix.RTPROT_STATIC}
-	have, err := nh.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_TABLE|netlink.RT_FILTER_PROTOCOL)
+	have, err := dump(func() ([]netlink.Route, error) {
+		return nh.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_TABLE|netlink.RT_FILTER_PROTOCOL)
+	})
 	if err != nil {
 		return fmt.Errorf("list routes: %w", err)
 	}
