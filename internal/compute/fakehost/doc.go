@@ -8,9 +8,13 @@
 // host agent will after its hypervisor driver did the work.
 //
 // What it does not model: guests, disks, consoles, networking on the host,
-// timing (every task finishes at once) and failures. A snapshot
-// (createImage) copies the bytes of the server's base image into the new
-// image, so the image becomes active with real, if unchanged, content.
+// timing and failures: every task finishes at once, except a snapshot
+// (createImage, shelve), which waits Reconciler.SnapshotTime (2 s by
+// default) after the task was set, so that clients see the image queued
+// (Nova's SAVING) as they would on a real host, without holding up the
+// other servers of its batch. It then copies the bytes of the server's
+// base image into the new image, so the image becomes active with real,
+// if unchanged, content.
 //
 // It imports neither net/http nor a store implementation.
 package fakehost

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/nubo-cloud/nubo/internal/compute"
 	"github.com/nubo-cloud/nubo/internal/logkey"
@@ -14,16 +16,31 @@ import (
 // Driver is the host driver name this package converges.
 const Driver = "fake"
 
+// DefaultSnapshotTime is how long a snapshot takes on a fake host unless
+// Reconciler.SnapshotTime says otherwise.
+const DefaultSnapshotTime = 2 * time.Second
+
 // Reconciler converges the servers of fake hosts.
 type Reconciler struct {
 	c      *compute.Service
 	images compute.Images
 	log    *slog.Logger
+
+	// SnapshotTime is the least time between a snapshot task being set
+	// (createImage, shelve: the server's UpdatedAt) and its image being
+	// filled, so that clients see the image queued/SAVING for a while as
+	// they do with a real host. Other servers of a batch are not held up:
+	// the server is looked at again when its time has come.
+	SnapshotTime time.Duration
+
+	mu      sync.Mutex // serializes batches with wake-ups
+	waiting map[string]bool
 }
 
 // New returns a Reconciler; images (may be nil) backs createImage.
 func New(c *compute.Service, images compute.Images, log *slog.Logger) *Reconciler {
-	return &Reconciler{c: c, images: images, log: log.With(logkey.Component, "fakehost")}
+	return &Reconciler{c: c, images: images, log: log.With(logkey.Component, "fakehost"),
+		SnapshotTime: DefaultSnapshotTime, waiting: map[string]bool{}}
 }
 
 // Run follows the change feed until ctx ends.
@@ -45,6 +62,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, id string) error {
 // that are on fake hosts: it reads them in one transaction and reports
 // their outcomes in one (snapshots, which copy image bytes, one by one).
 func (r *Reconciler) ReconcileBatch(ctx context.Context, ids []string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	hss, err := r.c.PendingHostServers(ctx, ids)
 	if err != nil {
 		return err
@@ -60,6 +79,10 @@ func (r *Reconciler) ReconcileBatch(ctx context.Context, ids []string) error {
 		}
 		var failure error
 		if (sv.TaskState == compute.TaskImageSnapshot || sv.TaskState == compute.TaskShelving) && sv.SnapshotImageID != "" {
+			if wait := time.Until(sv.UpdatedAt.Add(r.SnapshotTime)); wait > 0 {
+				r.wakeLater(ctx, sv.ID, wait)
+				continue
+			}
 			failure = r.snapshot(ctx, sv)
 		}
 		reports = append(reports, compute.ServerReport{ID: sv.ID, Task: sv.TaskState, Observed: compute.Outcome(sv), Failure: failure})
@@ -68,6 +91,26 @@ func (r *Reconciler) ReconcileBatch(ctx context.Context, ids []string) error {
 		return nil
 	}
 	return r.c.ReportServers(ctx, reports)
+}
+
+// wakeLater reconciles server id again after wait, unless a wake-up for it
+// is already due; called with r.mu held.
+func (r *Reconciler) wakeLater(ctx context.Context, id string, wait time.Duration) {
+	if r.waiting[id] {
+		return
+	}
+	r.waiting[id] = true
+	time.AfterFunc(wait, func() {
+		r.mu.Lock()
+		delete(r.waiting, id)
+		r.mu.Unlock()
+		if ctx.Err() != nil {
+			return
+		}
+		if err := r.Reconcile(ctx, id); err != nil && ctx.Err() == nil {
+			r.log.ErrorContext(ctx, "reconcile fake server", "server_id", id, logkey.Err, err)
+		}
+	})
 }
 
 // snapshot copies the base image's bytes into the snapshot image.
