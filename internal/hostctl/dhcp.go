@@ -76,9 +76,27 @@ func (r *DHCPReconciler) Run(ctx context.Context) error {
 				return err
 			}
 			dirty := false
+			var hosts []string // hosts changed while not engaged
 			for _, ch := range changes {
 				rev = ch.Rev
-				dirty = dirty || relevant(ch) && (engaged || ch.Kind == compute.KindHost)
+				switch {
+				case !relevant(ch):
+				case engaged:
+					dirty = true
+				case ch.Kind == compute.KindHost && !ch.Deleted:
+					hosts = append(hosts, ch.ID)
+				}
+			}
+			if !dirty && len(hosts) > 0 {
+				// Placement rewrites a host with every claim: only a real
+				// network node appearing can engage the reconciler.
+				if dirty, err = r.networkNodeAmong(ctx, hosts); err != nil {
+					if ctx.Err() != nil {
+						return nil
+					}
+					r.log.ErrorContext(ctx, "read changed hosts", logkey.Err, err)
+					dirty = true
+				}
 			}
 			if dirty {
 				// A reconcile reads the whole topology: coalesce bursts of
@@ -106,6 +124,34 @@ func (r *DHCPReconciler) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// networkNodeAmong reports whether one of the hosts ids is (now) a real
+// network node.
+func (r *DHCPReconciler) networkNodeAmong(ctx context.Context, ids []string) (bool, error) {
+	found := false
+	err := r.st.Read(ctx, func(tx store.ReadTx) error {
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			h, err := store.Get[compute.Host](tx, compute.KindHost, id)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if h.NetworkNode && isReal(h) {
+				found = true
+				return nil
+			}
+		}
+		return nil
+	})
+	return found, err
 }
 
 // Reconcile makes one pass: it reads one snapshot and creates, updates or

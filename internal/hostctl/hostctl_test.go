@@ -704,6 +704,42 @@ func TestDHCPReconcilerRunFollowsChanges(t *testing.T) {
 	t.Fatal("the running reconciler made no DHCP port")
 }
 
+// TestDHCPReconcilerEngagesWhenNetworkNodeJoins: idle without a network
+// node (host rewrites by placement do not wake it), the reconciler makes
+// the DHCP port once a network node registers.
+func TestDHCPReconcilerEngagesWhenNetworkNodeJoins(t *testing.T) {
+	e := newEnv(t)
+	e.register("cmp-a", "10.1.0.1", false)
+	n, _ := e.network("net1", "10.0.0.0/24")
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.dhcp.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	e.server("vm1", "cmp-a", compute.CreateServerRequest{}, n.ID)
+	dhcpPorts := func() int {
+		ps, _ := e.net.ListPorts(e.proj, n.ID)
+		k := 0
+		for _, p := range ps {
+			if p.DeviceOwner == network.OwnerDHCP {
+				k++
+			}
+		}
+		return k
+	}
+	time.Sleep(500 * time.Millisecond)
+	if k := dhcpPorts(); k != 0 {
+		t.Fatalf("%d DHCP ports without a network node", k)
+	}
+	e.register("net-node", "10.1.0.9", true)
+	deadline := time.Now().Add(10 * time.Second)
+	for dhcpPorts() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no DHCP port after the network node joined")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func TestImageStreamsBytes(t *testing.T) {
 	e := newEnv(t)
 	rc, info, err := e.ctl.Image(e.ctx, e.imageID)
