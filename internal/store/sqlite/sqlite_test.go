@@ -1,8 +1,12 @@
 package sqlite_test
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/nubo-cloud/nubo/internal/store"
 	"github.com/nubo-cloud/nubo/internal/store/sqlite"
@@ -102,4 +106,42 @@ func TestReopenResumes(t *testing.T) {
 		}
 		closeStore(s)
 	}
+}
+
+// TestCheckpointsInBackground checks that committed pages reach the database
+// file without a write crossing the WAL's auto-checkpoint threshold: the
+// background checkpointer copies them.
+func TestCheckpointsInBackground(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "nubo.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	before := fileSize(t, path)
+	blob := strings.Repeat("x", 4000)
+	for i := range 400 { // ~1.6 MB, far below the auto-checkpoint's 16384 pages
+		if err := s.Write(ctx, func(tx store.Tx) error {
+			return tx.Create(store.Record{Kind: "widget", ID: fmt.Sprintf("w%03d", i), Value: map[string]string{"blob": blob}})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for fileSize(t, path) < before+1_000_000 {
+		if time.Now().After(deadline) {
+			t.Fatalf("database file %d bytes (was %d) 5 s after 1.6 MB of writes: not checkpointed", fileSize(t, path), before)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }

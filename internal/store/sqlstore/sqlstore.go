@@ -54,12 +54,18 @@ type Store struct {
 	stmts map[stmtKey]*sql.Stmt
 
 	closers []func() error
+
+	// writeMu orders commits within this process, so that recent sees
+	// them in revision order.
+	writeMu sync.Mutex
+	recent  recentFeed
 }
 
 var _ store.Store = (*Store)(nil)
 
 // New returns a Store over writer (used for write transactions) and reader
-// (used for read transactions; may be the same pool).
+// (used for read transactions; may be the same pool); Close runs closers
+// first, before it closes the pools.
 func New(d Dialect, writer, reader *sql.DB, closers ...func() error) *Store {
 	if d.PollInterval == 0 {
 		d.PollInterval = time.Second
@@ -146,6 +152,9 @@ func (s *Store) q(query string) string {
 // Close closes both pools.
 func (s *Store) Close() error {
 	var errs []error
+	for _, c := range s.closers {
+		errs = append(errs, c())
+	}
 	for _, st := range s.stmts {
 		errs = append(errs, st.Close())
 	}
@@ -153,9 +162,6 @@ func (s *Store) Close() error {
 		errs = append(errs, s.reader.Close())
 	}
 	errs = append(errs, s.writer.Close())
-	for _, c := range s.closers {
-		errs = append(errs, c())
-	}
 	return errors.Join(errs...)
 }
 
@@ -207,6 +213,8 @@ func (s *Store) Write(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 func (s *Store) writeOnce(ctx context.Context, fn func(store.Tx) error) (wrote bool, err error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	sqlTx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("%s: begin write: %w", s.d.Name, err)
@@ -236,6 +244,9 @@ func (s *Store) writeOnce(ctx context.Context, fn func(store.Tx) error) (wrote b
 	if err := sqlTx.Commit(); err != nil {
 		return false, fmt.Errorf("%s: commit: %w", s.d.Name, err)
 	}
+	if t.seq > 0 {
+		s.recent.add(cur, t.rev, t.changes)
+	}
 	return t.seq > 0, nil
 }
 
@@ -243,6 +254,9 @@ func (s *Store) writeOnce(ctx context.Context, fn func(store.Tx) error) (wrote b
 func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]store.Change, error) {
 	if limit <= 0 {
 		limit = 1000
+	}
+	if cs, ok := s.recent.since(after, limit); ok {
+		return cs, nil
 	}
 	// One snapshot for both reads: otherwise a Compact between them could
 	// drop the oldest changes asked for without ErrCompacted being reported.
@@ -301,6 +315,8 @@ func (s *Store) Wait(ctx context.Context, after int64) (int64, error) {
 
 // Compact drops change-feed entries up to rev.
 func (s *Store) Compact(ctx context.Context, rev int64) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	sqlTx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("%s: begin compact: %w", s.d.Name, err)
@@ -327,7 +343,11 @@ func (s *Store) Compact(ctx context.Context, rev int64) error {
 	if _, err := sqlTx.ExecContext(ctx, s.q("UPDATE nubo_meta SET compacted = ? WHERE id = 1"), rev); err != nil {
 		return fmt.Errorf("%s: compact: %w", s.d.Name, err)
 	}
-	return sqlTx.Commit()
+	if err := sqlTx.Commit(); err != nil {
+		return err
+	}
+	s.recent.compact(rev)
+	return nil
 }
 
 type tx struct {
@@ -338,6 +358,8 @@ type tx struct {
 	rev   int64
 	seq   int
 	write bool
+	// changes are the feed entries this transaction wrote, in seq order.
+	changes []store.Change
 }
 
 // stmt returns query prepared for use in t (once per pool connection: the
@@ -462,6 +484,7 @@ func (t *tx) change(kind, id string, deleted bool) error {
 	if err != nil {
 		return fmt.Errorf("%s: append change: %w", t.s.d.Name, err)
 	}
+	t.changes = append(t.changes, store.Change{Rev: t.rev, Kind: kind, ID: id, Deleted: deleted})
 	return nil
 }
 
