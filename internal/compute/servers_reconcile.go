@@ -1,6 +1,7 @@
 package compute
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -784,14 +785,14 @@ type HostServer struct {
 // ServersOnHosts reads the servers ids (skipping missing ones) and the
 // drivers of their hosts in one transaction.
 func (s *Service) ServersOnHosts(ctx context.Context, ids []string) ([]HostServer, error) {
-	return s.serversOnHosts(ctx, ids, nil)
+	return s.serversOnHosts(ctx, ids, nil, nil)
 }
 
 // PendingHostServers is ServersOnHosts for those of ids with a host-side
 // task pending (not deleted, TaskState in HostTasks); the others are
 // skipped after decoding only their gist.
 func (s *Service) PendingHostServers(ctx context.Context, ids []string) ([]HostServer, error) {
-	return s.serversOnHosts(ctx, ids, func(g *serverGist) bool {
+	return s.serversOnHosts(ctx, ids, []string{"task_state"}, func(g *serverGist) bool {
 		return !g.Deleted && slices.Contains(HostTasks, g.TaskState)
 	})
 }
@@ -799,7 +800,7 @@ func (s *Service) PendingHostServers(ctx context.Context, ids []string) ([]HostS
 // ServersChangingVolumes returns those of ids that are not deleted and have
 // a volume attaching or detaching (what a host side plugs or unplugs).
 func (s *Service) ServersChangingVolumes(ctx context.Context, ids []string) ([]string, error) {
-	return s.serversWhere(ctx, ids, func(g *serverGist) bool {
+	return s.serversWhere(ctx, ids, []string{"volume_attachments"}, func(g *serverGist) bool {
 		if g.Deleted {
 			return false
 		}
@@ -825,7 +826,11 @@ type serverGist struct {
 }
 
 // serversWhere returns those of ids whose gist keep accepts, in one read.
-func (s *Service) serversWhere(ctx context.Context, ids []string, keep func(*serverGist) bool) ([]string, error) {
+// keep sees only records whose JSON mentions one of words (nil: every
+// record): keep must reject every server whose record has none of them
+// (a key or value it needs present), and most records are then rejected
+// without being decoded at all.
+func (s *Service) serversWhere(ctx context.Context, ids []string, words []string, keep func(*serverGist) bool) ([]string, error) {
 	var out []string
 	err := s.read(ctx, func(tx store.ReadTx) error {
 		out = out[:0]
@@ -836,6 +841,9 @@ func (s *Service) serversWhere(ctx context.Context, ids []string, keep func(*ser
 			}
 			if err != nil {
 				return err
+			}
+			if words != nil && !mentionsAny(it.Data, words) {
+				continue
 			}
 			var g serverGist
 			if err := it.Decode(&g); err != nil {
@@ -850,7 +858,19 @@ func (s *Service) serversWhere(ctx context.Context, ids []string, keep func(*ser
 	return out, err
 }
 
-func (s *Service) serversOnHosts(ctx context.Context, ids []string, keep func(*serverGist) bool) ([]HostServer, error) {
+// mentionsAny reports whether data holds one of words.
+func mentionsAny(data []byte, words []string) bool {
+	for _, w := range words {
+		if bytes.Contains(data, []byte(w)) {
+			return true
+		}
+	}
+	return false
+}
+
+// serversOnHosts reads ids with their hosts' drivers; keep and words
+// filter as in serversWhere.
+func (s *Service) serversOnHosts(ctx context.Context, ids []string, words []string, keep func(*serverGist) bool) ([]HostServer, error) {
 	var out []HostServer
 	err := s.read(ctx, func(tx store.ReadTx) error {
 		out = out[:0]
@@ -862,6 +882,9 @@ func (s *Service) serversOnHosts(ctx context.Context, ids []string, keep func(*s
 			}
 			if err != nil {
 				return err
+			}
+			if words != nil && !mentionsAny(it.Data, words) {
+				continue
 			}
 			if keep != nil {
 				var g serverGist

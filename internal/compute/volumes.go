@@ -620,7 +620,7 @@ func (r *VolumeReconciler) Run(ctx context.Context) error {
 		}
 		// Most changes need no volume work: find those that may in one
 		// read of the servers' gists (reconcile reads each again, whole).
-		ids, err := r.c.serversWhere(ctx, ids, func(g *serverGist) bool {
+		ids, err := r.c.serversWhere(ctx, ids, []string{"volume_attachments", TaskBlockDeviceMapping}, func(g *serverGist) bool {
 			return g.Deleted && len(g.VolumeAttachments) > 0 || g.TaskState == TaskBlockDeviceMapping && !g.Deleted
 		})
 		if err != nil {
