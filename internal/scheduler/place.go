@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -9,13 +10,15 @@ import (
 )
 
 // placeHook is called after every Place when set (SetPlaceHook).
-var placeHook atomic.Pointer[func(hosts int, took time.Duration)]
+var placeHook atomic.Pointer[func(hosts int, wall, cpu time.Duration)]
 
 // SetPlaceHook makes every later Place call fn with the number of hosts it
-// considered and how long it took (nil stops it). It is for benchmarks,
-// which measure the time per scheduling decision; fn must be safe for
-// concurrent use and quick.
-func SetPlaceHook(fn func(hosts int, took time.Duration)) {
+// considered, how long it took (wall) and the CPU time its thread spent on
+// it (cpu: wall less the time other goroutines held the CPU; 0 where the
+// OS cannot tell) (nil stops it). It is for benchmarks, which measure the
+// time per scheduling decision; fn must be safe for concurrent use and
+// quick. While set, Place keeps its goroutine on one OS thread.
+func SetPlaceHook(fn func(hosts int, wall, cpu time.Duration)) {
 	if fn == nil {
 		placeHook.Store(nil)
 		return
@@ -119,8 +122,13 @@ func aggregateKey(spec string) (string, bool) {
 // equal weights are ordered by name, so the result is deterministic.
 func Place(req Request, snap Snapshot) (Placement, error) {
 	if hook := placeHook.Load(); hook != nil {
-		start := time.Now()
-		defer func() { (*hook)(len(snap.Hosts), time.Since(start)) }()
+		runtime.LockOSThread()
+		cpu0, start := threadCPU(), time.Now()
+		defer func() {
+			wall, cpu := time.Since(start), threadCPU()-cpu0
+			runtime.UnlockOSThread()
+			(*hook)(len(snap.Hosts), wall, cpu)
+		}()
 	}
 	return place(&req, &snap)
 }
