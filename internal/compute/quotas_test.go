@@ -176,7 +176,7 @@ func runUsageSequence(t *testing.T, s *Service, st store.Store, hostID, project 
 			}
 		case 6, 7:
 			name = "resize"
-			if err := s.Resize(ctx, sv.ID, flavors[rng.IntN(len(flavors))]); err != nil {
+			if err := s.Resize(ctx, sv.ID, flavors[rng.IntN(len(flavors))], nil); err != nil {
 				break // wrong state, same flavor or over quota
 			}
 			if rng.IntN(4) == 0 {

@@ -204,8 +204,9 @@ func (s *Service) Rebuild(ctx context.Context, id string, req RebuildRequest) (*
 }
 
 // Resize moves a server to another flavor; it waits in VERIFY_RESIZE for
-// confirmResize or revertResize.
-func (s *Service) Resize(ctx context.Context, id, flavorRef string) error {
+// confirmResize or revertResize. diskConfig (AUTO or MANUAL), if not nil,
+// becomes the server's OS-DCF:diskConfig.
+func (s *Service) Resize(ctx context.Context, id, flavorRef string, diskConfig *string) error {
 	f, err := s.GetFlavor(ctx, flavorRef)
 	if err != nil {
 		if fault.Is(err, fault.NotFound) {
@@ -237,6 +238,9 @@ func (s *Service) Resize(ctx context.Context, id, flavorRef string) error {
 		}
 		old := sv.Flavor
 		sv.OldFlavor, sv.Flavor, sv.OldHostID = &old, *f, sv.HostID
+		if diskConfig != nil {
+			sv.DiskConfig = *diskConfig
+		}
 		return s.newMigration(tx, sv, "resize", old.Seq, f.Seq, c.UserID)
 	})
 	return err

@@ -730,9 +730,7 @@ func (s *Service) ListServers(ctx context.Context, o ListServersOptions) ([]Serv
 		o.Host, o.Deleted = "", false
 	}
 	project := c.ProjectID
-	if o.AllProjects {
-		project = o.ProjectID
-	} else if o.ProjectID != "" && c.IsReader() {
+	if o.AllProjects { // without all_tenants, project_id is ignored (Nova)
 		project = o.ProjectID
 	}
 	var nameRE *regexp.Regexp

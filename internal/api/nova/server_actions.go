@@ -64,6 +64,9 @@ func (a *api) serverAction(w http.ResponseWriter, r *http.Request) error {
 		},
 		"unrescue":    func() error { return a.c.Unrescue(ctx, id) },
 		"forceDelete": func() error { return a.c.DeleteServer(ctx, id, true) },
+		// XenAPI-era admin actions (Nova accepts them and casts to the host).
+		"resetNetwork":      func() error { return a.c.RefreshNetwork(ctx, id) },
+		"injectNetworkInfo": func() error { return a.c.RefreshNetwork(ctx, id) },
 	}
 	if fn, ok := simple[b.name]; ok {
 		if err := fn(); err != nil {
@@ -127,7 +130,11 @@ func (a *api) serverAction(w http.ResponseWriter, r *http.Request) error {
 		if ref == "" {
 			return badRequest("Invalid input for field/attribute flavorRef. Value: %s.", f)
 		}
-		if err := a.c.Resize(ctx, id, ref); err != nil {
+		dc, err := diskConfigField(b.args)
+		if err != nil {
+			return err
+		}
+		if err := a.c.Resize(ctx, id, ref, dc); err != nil {
 			return err
 		}
 		accepted(w)
@@ -400,7 +407,7 @@ func (a *api) rebuild(w http.ResponseWriter, r *http.Request, b *actionBody) err
 			req.AccessIPv6 = s
 		}
 	}
-	if req.DiskConfig, err = stringField(m, "OS-DCF:diskConfig"); err != nil {
+	if req.DiskConfig, err = diskConfigField(m); err != nil {
 		return err
 	}
 	sv, err := a.c.Rebuild(r.Context(), r.PathValue("id"), req)

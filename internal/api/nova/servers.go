@@ -489,12 +489,9 @@ func (a *api) createServer(w http.ResponseWriter, r *http.Request) error {
 			req.AccessIPv6 = canon
 		}
 	}
-	if dc, err := stringField(m, "OS-DCF:diskConfig"); err != nil {
+	if dc, err := diskConfigField(m); err != nil {
 		return err
 	} else if dc != nil {
-		if *dc != "AUTO" && *dc != "MANUAL" {
-			return badRequest("Invalid input for field/attribute OS-DCF:diskConfig. Value: %s. '%s' is not one of ['AUTO', 'MANUAL']", *dc, *dc)
-		}
 		req.DiskConfig = *dc
 	}
 	if d, ok := m["description"]; ok {
@@ -776,7 +773,7 @@ func (a *api) updateServer(w http.ResponseWriter, r *http.Request) error {
 			u.AccessIPv6 = s
 		}
 	}
-	if u.DiskConfig, err = stringField(m, "OS-DCF:diskConfig"); err != nil {
+	if u.DiskConfig, err = diskConfigField(m); err != nil {
 		return err
 	}
 	sv, err := a.c.UpdateServer(r.Context(), r.PathValue("id"), u)
@@ -840,4 +837,16 @@ func (a *api) deleteServerPassword(w http.ResponseWriter, r *http.Request) error
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// diskConfigField reads OS-DCF:diskConfig (AUTO or MANUAL; nil if absent).
+func diskConfigField(m map[string]json.RawMessage) (*string, error) {
+	dc, err := stringField(m, "OS-DCF:diskConfig")
+	if err != nil || dc == nil {
+		return dc, err
+	}
+	if *dc != "AUTO" && *dc != "MANUAL" {
+		return nil, badRequest("Invalid input for field/attribute OS-DCF:diskConfig. Value: %s. '%s' is not one of ['AUTO', 'MANUAL']", *dc, *dc)
+	}
+	return dc, nil
 }

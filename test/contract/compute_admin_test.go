@@ -1,0 +1,229 @@
+package contract
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/diagnostics"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
+)
+
+// Admin APIs: server diagnostics, os-server-external-events, os-agents,
+// os-instance_usage_audit_log, and admin-only server actions and filters.
+
+func TestCompute_Diagnostics(t *testing.T) {
+	c, sc, img := serversCloud(t, "2.48")
+	ctx := context.Background()
+	s := bootServer(t, sc, img, "diag")
+	waitStatus(t, sc, s.ID, "ACTIVE")
+
+	d := must(diagnostics.Get(ctx, sc, s.ID).Extract())(t)
+	mem, _ := d["memory_details"].(map[string]any)
+	cpus, _ := d["cpu_details"].([]any)
+	if d["state"] != "running" || d["driver"] != "libvirt" || d["num_cpus"] != float64(1) || len(cpus) != 1 ||
+		mem["maximum"] != float64(128) || d["num_disks"] != float64(1) || d["uptime"] == nil {
+		t.Fatalf("diagnostics = %v", d)
+	}
+	for _, k := range []string{"hypervisor", "hypervisor_os", "config_drive", "num_nics", "nic_details", "disk_details"} {
+		if _, ok := d[k]; !ok {
+			t.Fatalf("diagnostics lack %s: %v", k, d)
+		}
+	}
+	old := must(diagnostics.Get(ctx, computeClient(t, c, "2.47"), s.ID).Extract())(t)
+	if old["memory"] != float64(128*1024) {
+		t.Fatalf("pre-2.48 diagnostics = %v", old)
+	}
+	_, err := diagnostics.Get(ctx, sc, "6b3c3c5e-8d5e-4b43-9d47-7d2f5a9b0c11").Extract()
+	wantStatus(t, err, http.StatusNotFound)
+
+	member := newTenant(t, c.Admin(t), "diag-user", "member").client(t, c)
+	msc := computeClient(t, c, "2.48")
+	msc.ProviderClient = member.ProviderClient
+	_, err = diagnostics.Get(ctx, msc, s.ID).Extract()
+	wantStatus(t, err, http.StatusForbidden)
+}
+
+func TestCompute_ExternalEvents(t *testing.T) {
+	c, sc, img := serversCloud(t, "2.51")
+	s := bootServer(t, sc, img, "events")
+	waitStatus(t, sc, s.ID, "ACTIVE")
+	missing := "6b3c3c5e-8d5e-4b43-9d47-7d2f5a9b0c11"
+
+	type event struct {
+		Name   string `json:"name"`
+		Server string `json:"server_uuid"`
+		Status string `json:"status"`
+		Tag    string `json:"tag"`
+		Code   int    `json:"code"`
+	}
+	var out struct {
+		Events []event `json:"events"`
+	}
+	ok(t, postJSON(t, sc, "os-server-external-events", map[string]any{"events": []map[string]any{
+		{"name": "network-changed", "server_uuid": s.ID},
+		{"name": "volume-extended", "server_uuid": s.ID, "tag": "vol-1", "status": "completed"},
+	}}, &out, 200))
+	if len(out.Events) != 2 || out.Events[0] != (event{"network-changed", s.ID, "completed", "", 200}) ||
+		out.Events[1] != (event{"volume-extended", s.ID, "completed", "vol-1", 200}) {
+		t.Fatalf("events = %+v", out.Events)
+	}
+	// Some servers missing: 207, each event with its code; all missing: 404.
+	out.Events = nil
+	ok(t, postJSON(t, sc, "os-server-external-events", map[string]any{"events": []map[string]any{
+		{"name": "network-vif-plugged", "server_uuid": s.ID, "status": "failed"},
+		{"name": "network-vif-plugged", "server_uuid": missing},
+	}}, &out, 207))
+	if len(out.Events) != 2 || out.Events[0].Code != 200 || out.Events[0].Status != "failed" || out.Events[1].Code != 404 {
+		t.Fatalf("events = %+v", out.Events)
+	}
+	wantStatus(t, postJSON(t, sc, "os-server-external-events", map[string]any{"events": []map[string]any{
+		{"name": "network-changed", "server_uuid": missing}}}, &out, 200), http.StatusNotFound)
+	// Bad input: 400.
+	for _, body := range []map[string]any{
+		{"events": []map[string]any{}},
+		{"events": []map[string]any{{"name": "no-such-event", "server_uuid": s.ID}}},
+		{"events": []map[string]any{{"name": "network-changed"}}},
+		{"events": []map[string]any{{"name": "network-changed", "server_uuid": s.ID, "status": "done"}}},
+		{"events": []map[string]any{{"name": "network-changed", "server_uuid": s.ID, "extra": 1}}},
+	} {
+		wantStatus(t, postJSON(t, sc, "os-server-external-events", body, &out, 200), http.StatusBadRequest)
+	}
+	// volume-extended needs 2.51.
+	wantStatus(t, postJSON(t, computeClient(t, c, "2.50"), "os-server-external-events", map[string]any{"events": []map[string]any{
+		{"name": "volume-extended", "server_uuid": s.ID}}}, &out, 200), http.StatusBadRequest)
+	// Not for members.
+	member := newTenant(t, c.Admin(t), "events-user", "member").client(t, c)
+	msc := computeClient(t, c, "2.51")
+	msc.ProviderClient = member.ProviderClient
+	wantStatus(t, postJSON(t, msc, "os-server-external-events", map[string]any{"events": []map[string]any{
+		{"name": "network-changed", "server_uuid": s.ID}}}, &out, 200), http.StatusForbidden)
+}
+
+func TestCompute_AgentsAndUsageAudit(t *testing.T) {
+	c, sc, _ := serversCloud(t, "2.1")
+	ctx := context.Background()
+	type agent struct {
+		ID           int64  `json:"agent_id"`
+		Hypervisor   string `json:"hypervisor"`
+		OS           string `json:"os"`
+		Architecture string `json:"architecture"`
+		Version      string `json:"version"`
+		URL          string `json:"url"`
+		MD5          string `json:"md5hash"`
+	}
+	var one struct {
+		A agent `json:"agent"`
+	}
+	body := map[string]any{"agent": map[string]any{"hypervisor": "kvm", "os": "linux", "architecture": "x86_64",
+		"version": "7.0", "url": "http://example.org/a.tgz", "md5hash": "add6bb58e139be103324d04d82d8f545"}}
+	ok(t, postJSON(t, sc, "os-agents", body, &one, 200))
+	a := one.A
+	if a.ID == 0 || a.Hypervisor != "kvm" || a.Version != "7.0" {
+		t.Fatalf("agent = %+v", a)
+	}
+	wantStatus(t, postJSON(t, sc, "os-agents", body, &one, 200), http.StatusConflict)
+	xen := map[string]any{"agent": map[string]any{"hypervisor": "xen", "os": "linux", "architecture": "x86_64",
+		"version": "1", "url": "http://example.org/x.tgz", "md5hash": "00"}}
+	ok(t, postJSON(t, sc, "os-agents", xen, &one, 200))
+	wantStatus(t, postJSON(t, sc, "os-agents", map[string]any{"agent": map[string]any{"hypervisor": "kvm"}}, &one, 200), http.StatusBadRequest)
+	var list struct {
+		Agents []agent `json:"agents"`
+	}
+	ok(t, getJSON(t, sc, "os-agents?hypervisor=xen", &list))
+	if len(list.Agents) != 1 || list.Agents[0].Hypervisor != "xen" {
+		t.Fatalf("xen agents = %+v", list.Agents)
+	}
+	var upd struct {
+		A map[string]any `json:"agent"`
+	}
+	_, err := sc.Put(ctx, sc.ServiceURL("os-agents", itoa(a.ID)), map[string]any{"para": map[string]any{"version": "8.0", "url": "http://example.org/b.tgz", "md5hash": "ff"}}, &upd, &gophercloud.RequestOpts{OkCodes: []int{200}})
+	ok(t, err)
+	if upd.A["version"] != "8.0" || len(upd.A) != 4 {
+		t.Fatalf("updated agent = %v", upd.A)
+	}
+	_, err = sc.Delete(ctx, sc.ServiceURL("os-agents", itoa(a.ID)), &gophercloud.RequestOpts{OkCodes: []int{200}})
+	ok(t, err)
+	_, err = sc.Delete(ctx, sc.ServiceURL("os-agents", itoa(a.ID)), &gophercloud.RequestOpts{OkCodes: []int{200}})
+	wantStatus(t, err, http.StatusNotFound)
+	ok(t, getJSON(t, sc, "os-agents", &list))
+	if len(list.Agents) != 1 {
+		t.Fatalf("agents after delete = %+v", list.Agents)
+	}
+
+	// The usage audit: no host has run one.
+	var audit struct {
+		L struct {
+			Begin    string   `json:"period_beginning"`
+			End      string   `json:"period_ending"`
+			Hosts    int      `json:"num_hosts"`
+			NotRun   []string `json:"hosts_not_run"`
+			Status   string   `json:"overall_status"`
+			NotRunNo int      `json:"num_hosts_not_run"`
+		} `json:"instance_usage_audit_log"`
+	}
+	ok(t, getJSON(t, sc, "os-instance_usage_audit_log/2026-03-15%2010:00:00", &audit))
+	if audit.L.Begin != "2026-02-01 00:00:00" || audit.L.End != "2026-03-01 00:00:00" || audit.L.Hosts == 0 ||
+		audit.L.NotRunNo != audit.L.Hosts || len(audit.L.NotRun) != audit.L.Hosts {
+		t.Fatalf("audit = %+v", audit.L)
+	}
+	wantStatus(t, getJSON(t, sc, "os-instance_usage_audit_log/yesterday", &audit), http.StatusBadRequest)
+	member := newTenant(t, c.Admin(t), "audit-user", "member").client(t, c)
+	msc := computeClient(t, c, "2.1")
+	msc.ProviderClient = member.ProviderClient
+	wantStatus(t, getJSON(t, msc, "os-instance_usage_audit_log", &audit), http.StatusForbidden)
+	wantStatus(t, getJSON(t, msc, "os-instance_usage_audit_log/yesterday", &audit), http.StatusForbidden)
+	wantStatus(t, getJSON(t, msc, "os-agents", &list), http.StatusForbidden)
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestServers_AdminExtras: resize with OS-DCF:diskConfig, the XenAPI-era
+// network actions, and an admin's list with tenant_id but no all_tenants.
+func TestServers_AdminExtras(t *testing.T) {
+	c, sc, img := serversCloud(t, "2.37")
+	ctx := context.Background()
+	mine := bootServer(t, sc, img, "admin-own")
+
+	ok(t, servers.Resize(ctx, sc, mine.ID, servers.ResizeOpts{FlavorRef: "84", DiskConfig: "AUTO"}).ExtractErr())
+	waitStatus(t, sc, mine.ID, "VERIFY_RESIZE")
+	if d := serverDetail(t, sc, mine.ID); d["OS-DCF:diskConfig"] != "AUTO" {
+		t.Fatalf("diskConfig after resize = %v", d["OS-DCF:diskConfig"])
+	}
+	ok(t, servers.ConfirmResize(ctx, sc, mine.ID).ExtractErr())
+	waitStatus(t, sc, mine.ID, "ACTIVE")
+	wantStatus(t, postJSON(t, sc, "servers/"+mine.ID+"/action", map[string]any{"resize": map[string]any{"flavorRef": "42", "OS-DCF:diskConfig": "SOMETIMES"}}, nil, 202), http.StatusBadRequest)
+
+	for _, action := range []string{"resetNetwork", "injectNetworkInfo"} {
+		ok(t, postJSON(t, sc, "servers/"+mine.ID+"/action", map[string]any{action: nil}, nil, 202))
+	}
+
+	tn := newTenant(t, c.Admin(t), "other", "member")
+	msc := computeClient(t, c, "2.37")
+	msc.ProviderClient = tn.client(t, c).ProviderClient
+	theirs := bootServer(t, msc, img, "their-own")
+	wantStatus(t, postJSON(t, msc, "servers/"+theirs.ID+"/action", map[string]any{"resetNetwork": nil}, nil, 202), http.StatusForbidden)
+
+	names := func(q string) []string {
+		var out struct {
+			S []struct {
+				Name string `json:"name"`
+			} `json:"servers"`
+		}
+		ok(t, getJSON(t, sc, "servers?"+q, &out))
+		var ns []string
+		for _, s := range out.S {
+			ns = append(ns, s.Name)
+		}
+		return ns
+	}
+	if got := names("tenant_id=" + tn.Project.ID); !slices.Equal(got, []string{"admin-own"}) {
+		t.Fatalf("admin's list with tenant_id only = %v, want its own servers", got)
+	}
+	if got := names("all_tenants=1&tenant_id=" + tn.Project.ID); !slices.Equal(got, []string{"their-own"}) {
+		t.Fatalf("admin's list with all_tenants and tenant_id = %v", got)
+	}
+}
