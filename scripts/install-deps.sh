@@ -53,6 +53,24 @@ else
   log "all packages present"
 fi
 
+# ------------------------------------------------------------------ noVNC
+# The console proxy (internal/consoleproxy) serves noVNC's page and scripts; Nubo is the
+# WebSocket proxy itself, so only the files of Debian's novnc package are needed, not its
+# nodejs/websockify dependencies: unpack them into /usr/share/nubo/novnc (nubo up looks there
+# after /usr/share/novnc).
+if [ ! -f /usr/share/novnc/vnc_lite.html ] && [ ! -f /usr/share/nubo/novnc/vnc_lite.html ]; then
+  log "unpacking noVNC into /usr/share/nubo/novnc"
+  novnc_tmp=$(mktemp -d)
+  ( cd "$novnc_tmp" && apt-get download novnc >&2 2>/dev/null ) ||
+    { "${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=600 update >&2 && ( cd "$novnc_tmp" && apt-get download novnc >&2 ); } ||
+    die "apt-get download novnc failed"
+  dpkg-deb -x "$novnc_tmp"/novnc_*.deb "$novnc_tmp/root"
+  "${SUDO[@]}" mkdir -p /usr/share/nubo
+  "${SUDO[@]}" rm -rf /usr/share/nubo/novnc
+  "${SUDO[@]}" cp -a "$novnc_tmp/root/usr/share/novnc" /usr/share/nubo/novnc
+  rm -rf "$novnc_tmp"
+fi
+
 # ------------------------------------------------------------------ PostgreSQL cluster
 # Debian's policy-rc.d (containers) blocks service starts during apt-get install,
 # so start the cluster directly with pg_ctlcluster.

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/nubo-cloud/nubo/internal/cloud"
+	"github.com/nubo-cloud/nubo/internal/consoleproxy"
 	"github.com/nubo-cloud/nubo/internal/identity"
 	"github.com/nubo-cloud/nubo/internal/logkey"
 	"github.com/nubo-cloud/nubo/internal/store"
@@ -28,8 +29,8 @@ import (
 type upFlags struct {
 	dataDir, listen, publicURL, storeURL, adminPassword, region string
 	logFormat, logLevel                                         string
-	computeDriver, hostIP                                       string
-	bcryptCost, lockoutAttempts, uniquePasswords                int
+	computeDriver, hostIP, noVNCDir                             string
+	bcryptCost, lockoutAttempts, uniquePasswords, fakeHosts     int
 	tokenTTL, lockoutDuration                                   time.Duration
 }
 
@@ -57,6 +58,8 @@ func upCmd() *cobra.Command {
 	fl.DurationVar(&f.lockoutDuration, "lockout-duration", 30*time.Minute, "how long a locked-out user stays locked out")
 	fl.StringVar(&f.computeDriver, "compute-driver", "auto", "where servers run: qemu (a host agent on this machine: real QEMU guests and Linux networking; root), "+
 		"fake (a simulated host, for API tests), or auto (qemu when this machine can, else fake)")
+	fl.IntVar(&f.fakeHosts, "fake-hosts", 1, "with --compute-driver fake: how many simulated hosts to register (multi-node behaviour such as migrations)")
+	fl.StringVar(&f.noVNCDir, "novnc-dir", consoleproxy.FindDir(consoleproxy.DefaultDirs...), "noVNC's files for the console proxy (Debian's novnc package; empty: consoles open no page)")
 	fl.StringVar(&f.hostIP, "host-ip", "", "this host's underlay address for VXLAN to other hosts (default: its first IPv4 address)")
 	fl.IntVar(&f.uniquePasswords, "unique-last-password-count", 0, "a user's password change may not reuse any of this many last passwords (0 or 1: no rule)")
 	return cmd
@@ -138,7 +141,7 @@ func runUp(cmd *cobra.Command, f upFlags) error {
 		return err
 	}
 	cfg := cloud.Config{PublicURL: publicURL, Region: f.region, AdminPassword: pw, DataDir: f.dataDir, Identity: identity.DefaultConfig(),
-		NoFakeHost: driver != "fake"}
+		NoFakeHost: driver != "fake", FakeHosts: f.fakeHosts, NoVNCDir: f.noVNCDir}
 	cfg.Identity.BcryptCost, cfg.Identity.TokenTTL = f.bcryptCost, f.tokenTTL
 	cfg.Identity.LockoutFailureAttempts, cfg.Identity.LockoutDuration = f.lockoutAttempts, f.lockoutDuration
 	cfg.Identity.UniqueLastPasswordCount = f.uniquePasswords

@@ -2,8 +2,10 @@ package cloud
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -21,11 +23,13 @@ import (
 	"github.com/nubo-cloud/nubo/internal/blob/fsblob"
 	"github.com/nubo-cloud/nubo/internal/compute"
 	"github.com/nubo-cloud/nubo/internal/compute/fakehost"
+	"github.com/nubo-cloud/nubo/internal/consoleproxy"
 	blockfile "github.com/nubo-cloud/nubo/internal/driver/blockdev/file"
 	"github.com/nubo-cloud/nubo/internal/hostapi"
 	"github.com/nubo-cloud/nubo/internal/hostctl"
 	"github.com/nubo-cloud/nubo/internal/identity"
 	"github.com/nubo-cloud/nubo/internal/image"
+	"github.com/nubo-cloud/nubo/internal/logkey"
 	"github.com/nubo-cloud/nubo/internal/network"
 	"github.com/nubo-cloud/nubo/internal/store"
 	"github.com/nubo-cloud/nubo/internal/volume"
@@ -47,6 +51,11 @@ type Config struct {
 	// is otherwise registered at bootstrap for API tests; set it when real
 	// host agents run the servers.
 	NoFakeHost bool
+	// FakeHosts is how many simulated hosts to register (0 means 1).
+	FakeHosts int
+	// NoVNCDir holds noVNC's files for the console proxy ("" serves no
+	// page; consoleproxy.FindDir looks in the usual places).
+	NoVNCDir string
 }
 
 // Cloud is a running control plane.
@@ -93,7 +102,7 @@ func New(ctx context.Context, st store.Store, cfg Config, log *slog.Logger) (*Cl
 	_ = auth // every other API front-end validates X-Auth-Token through auth
 	// Each service registers its routes here.
 	comp := compute.New(st, log)
-	if err := comp.Bootstrap(ctx, compute.BootstrapConfig{FakeHost: !cfg.NoFakeHost}); err != nil {
+	if err := comp.Bootstrap(ctx, compute.BootstrapConfig{FakeHost: !cfg.NoFakeHost, FakeHosts: cfg.FakeHosts}); err != nil {
 		return nil, fmt.Errorf("bootstrap compute: %w", err)
 	}
 	placement.Register(mux, comp, auth, log)
@@ -149,6 +158,22 @@ func New(ctx context.Context, st store.Store, cfg Config, log *slog.Logger) (*Cl
 	loops = append(loops, host.DHCPReconciler().Run)
 	cons := &consoles{}
 	comp.SetConsoles(cons)
+	// The noVNC console proxy: tokens from remote-consoles, VNC servers of
+	// in-process agents' guests.
+	mux.Handle(consoleproxy.Prefix, consoleproxy.Handler(consoleproxy.Options{
+		Dir: cfg.NoVNCDir,
+		Resolve: func(ctx context.Context, token string) (consoleproxy.Target, error) {
+			sv, h, err := comp.ConsoleTarget(ctx, token)
+			if errors.Is(err, compute.ErrInvalidConsoleToken) {
+				err = consoleproxy.ErrInvalidToken
+			}
+			return consoleproxy.Target{ServerID: sv, HostID: h}, err
+		},
+		Dial: func(ctx context.Context, t consoleproxy.Target) (net.Conn, error) {
+			return cons.DialVNC(ctx, t.HostID, t.ServerID)
+		},
+		Log: log.With(logkey.Component, "consoleproxy"),
+	}))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		apihttp.WriteJSON(w, http.StatusOK, map[string]any{"name": "nubo", "identity": apihttp.BaseURL(r) + "/identity/v3"})
 	})

@@ -3,6 +3,7 @@ package cloud
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"sync"
 
@@ -50,8 +51,30 @@ func (c *consoles) ConsoleOutput(ctx context.Context, hostID, serverID string, l
 	return "", compute.ErrNoConsole
 }
 
+// VNCDialer connects to the VNC server of a guest on one host (an
+// in-process agent's ConsoleReader may also be one).
+type VNCDialer interface {
+	DialVNC(ctx context.Context, serverID string) (net.Conn, error)
+}
+
+// DialVNC connects to the VNC server of serverID on hostID, through the
+// in-process agent of that host; ErrNoConsole when there is none (agents
+// on other machines, simulated hosts).
+func (c *consoles) DialVNC(ctx context.Context, hostID, serverID string) (net.Conn, error) {
+	c.mu.Lock()
+	agents := append([]ConsoleReader(nil), c.agents...)
+	c.mu.Unlock()
+	for _, a := range agents {
+		if d, ok := a.(VNCDialer); ok && a.HostID() == hostID {
+			return d.DialVNC(ctx, serverID)
+		}
+	}
+	return nil, compute.ErrNoConsole
+}
+
 // AddConsoleReader lets the control plane read the consoles of an
-// in-process agent's guests (os-getConsoleOutput).
+// in-process agent's guests (os-getConsoleOutput) and, if it is a
+// VNCDialer, open their graphical consoles (the noVNC proxy).
 func (c *Cloud) AddConsoleReader(r ConsoleReader) { c.consoles.add(r) }
 
 // hostAuthorizer admits only admins to the host API (/host/v1).

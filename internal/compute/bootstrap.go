@@ -34,9 +34,13 @@ type BootstrapConfig struct {
 	// ControlHost names this control-plane host (its scheduler and
 	// conductor services); "" uses the machine's hostname.
 	ControlHost string
-	// FakeHost registers a simulated compute host on this machine (until the
-	// host agent exists and registers real ones).
+	// FakeHost registers a simulated compute host on this machine (for API
+	// tests and simulations; real hosts register through their agents).
 	FakeHost bool
+	// FakeHosts is how many simulated hosts FakeHost registers (0 means
+	// 1): the first is named after ControlHost, the others ControlHost-2,
+	// ControlHost-3, … (multi-node behaviour: migrations, affinity).
+	FakeHosts int
 }
 
 // Bootstrap creates the default flavors (first start only: deleted ones stay
@@ -67,8 +71,14 @@ func (s *Service) Bootstrap(ctx context.Context, cfg BootstrapConfig) error {
 		return fmt.Errorf("control services: %w", err)
 	}
 	if cfg.FakeHost {
-		if _, err := s.RegisterHost(ctx, FakeHostSpec(cfg.ControlHost)); err != nil {
-			return fmt.Errorf("fake host: %w", err)
+		for i := range max(cfg.FakeHosts, 1) {
+			name := cfg.ControlHost
+			if i > 0 {
+				name = fmt.Sprintf("%s-%d", cfg.ControlHost, i+1)
+			}
+			if _, err := s.RegisterHost(ctx, FakeHostSpec(name)); err != nil {
+				return fmt.Errorf("fake host %s: %w", name, err)
+			}
 		}
 	}
 	return nil

@@ -176,18 +176,26 @@ type Allocation struct {
 // read. Part 2 (the servers API) extends it; the fields here keep their
 // meaning.
 type Server struct {
-	ID               string     `json:"id"`
-	Name             string     `json:"name"`
-	ProjectID        string     `json:"project_id"`
-	UserID           string     `json:"user_id"`
-	Flavor           Flavor     `json:"flavor"`
-	HostID           string     `json:"host_id,omitempty"`
-	AvailabilityZone string     `json:"availability_zone,omitempty"`
-	Status           string     `json:"status"`
-	ServerGroupID    string     `json:"server_group_id,omitempty"`
-	CreatedAt        time.Time  `json:"created_at"`
-	LaunchedAt       *time.Time `json:"launched_at,omitempty"`
-	TerminatedAt     *time.Time `json:"terminated_at,omitempty"`
+	ID               string `json:"id"`
+	Name             string `json:"name"`
+	ProjectID        string `json:"project_id"`
+	UserID           string `json:"user_id"`
+	Flavor           Flavor `json:"flavor"`
+	HostID           string `json:"host_id,omitempty"`
+	AvailabilityZone string `json:"availability_zone,omitempty"`
+	Status           string `json:"status"`
+	ServerGroupID    string `json:"server_group_id,omitempty"`
+	// RequestedZone is the availability zone the create asked for ("" for
+	// none): it binds every later placement (migrations, unshelve), while
+	// a server created without one may move to any zone, as in Nova.
+	RequestedZone string `json:"requested_zone,omitempty"`
+	// SameHost and DifferentHost are the same_host and different_host
+	// scheduler hints: servers to be placed with, or away from.
+	SameHost      []string   `json:"same_host,omitempty"`
+	DifferentHost []string   `json:"different_host,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	LaunchedAt    *time.Time `json:"launched_at,omitempty"`
+	TerminatedAt  *time.Time `json:"terminated_at,omitempty"`
 	// Deleted servers stay as records until usage no longer needs them.
 	Deleted bool `json:"deleted,omitempty"`
 

@@ -482,7 +482,7 @@ func (s *Service) Unshelve(ctx context.Context, id, zone string) error {
 			if sv.VMState != VMShelvedOffloaded {
 				return conflict("The availability_zone can only be given for a SHELVED_OFFLOADED server.")
 			}
-			sv.AvailabilityZone = zone
+			sv.AvailabilityZone, sv.RequestedZone = zone, zone
 		}
 		return nil
 	})
@@ -714,4 +714,41 @@ func (s *Service) ServerPorts(ctx context.Context, id string) ([]Port, error) {
 		return nil, err
 	}
 	return sv.Ports, nil
+}
+
+// ErrInvalidConsoleToken is ConsoleTarget's answer for a token that opens
+// nothing.
+var ErrInvalidConsoleToken = errors.New("compute: invalid console token")
+
+// ConsoleTarget returns the server and host a console token opens: the
+// token exists and has not expired, and its server is not deleted and is
+// on a host. The token is the caller's only credential (the console
+// proxy's WebSocket carries no X-Auth-Token); it stays valid until it
+// expires.
+func (s *Service) ConsoleTarget(ctx context.Context, token string) (serverID, hostID string, err error) {
+	if token == "" {
+		return "", "", ErrInvalidConsoleToken
+	}
+	err = s.read(ctx, func(tx store.ReadTx) error {
+		tok, err := store.Get[ConsoleToken](tx, kindConsoleToken, token)
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrInvalidConsoleToken
+		}
+		if err != nil {
+			return err
+		}
+		if !s.now().Before(tok.ExpiresAt) {
+			return ErrInvalidConsoleToken
+		}
+		sv, err := store.Get[Server](tx, KindServer, tok.ServerID)
+		if errors.Is(err, store.ErrNotFound) || err == nil && (sv.Deleted || sv.HostID == "") {
+			return ErrInvalidConsoleToken
+		}
+		if err != nil {
+			return err
+		}
+		serverID, hostID = sv.ID, sv.HostID
+		return nil
+	})
+	return serverID, hostID, err
 }

@@ -66,6 +66,9 @@ type CreateServerRequest struct {
 	AdminPass      string
 	// Group is the server group hint.
 	Group string
+	// SameHost and DifferentHost are the same_host and different_host
+	// hints (server IDs).
+	SameHost, DifferentHost []string
 }
 
 // CreateServerResult is what a create returns.
@@ -218,7 +221,7 @@ func (s *Service) CreateServer(ctx context.Context, req CreateServerRequest) (*C
 		for i := range count {
 			sv := &Server{
 				ID: newID(), Name: req.Name, ProjectID: c.ProjectID, UserID: c.UserID, Flavor: *flavor,
-				AvailabilityZone: zone, Status: "BUILD", ServerGroupID: req.Group, CreatedAt: now, UpdatedAt: now,
+				AvailabilityZone: zone, RequestedZone: zone, Status: "BUILD", ServerGroupID: req.Group, SameHost: req.SameHost, DifferentHost: req.DifferentHost, CreatedAt: now, UpdatedAt: now,
 				Description: req.Description, ImageID: imageID, KeyName: keyName, KeyData: keyData,
 				UserData: req.UserData, Metadata: req.Metadata, Tags: req.Tags, AccessIPv4: req.AccessIPv4,
 				AccessIPv6: req.AccessIPv6, ConfigDrive: req.ConfigDrive, DiskConfig: req.DiskConfig,
@@ -918,7 +921,35 @@ func (s *Service) ServerHost(ctx context.Context, sv *Server) *Host {
 
 // placeRequest is the scheduler request of a server.
 func placeRequest(tx store.ReadTx, sv *Server, f *Flavor, ignore []string) (scheduler.Request, error) {
-	req := scheduler.Request{Resources: f.Resources(), AvailabilityZone: sv.AvailabilityZone, DefaultZone: DefaultZone, ExtraSpecs: f.ExtraSpecs, Ignore: ignore, Host: sv.ForcedHost}
+	req := scheduler.Request{Resources: f.Resources(), AvailabilityZone: sv.RequestedZone, DefaultZone: DefaultZone, ExtraSpecs: f.ExtraSpecs, Ignore: ignore, Host: sv.ForcedHost}
+	// The hosts of the servers the same_host/different_host hints name
+	// (servers gone or not placed yet count for no host).
+	hintHosts := func(ids []string) ([]string, error) {
+		var out []string
+		for _, id := range ids {
+			other, err := store.Get[Server](tx, KindServer, id)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if other.HostID != "" && !other.Deleted && other.ID != sv.ID {
+				out = append(out, other.HostID)
+			}
+		}
+		return out, nil
+	}
+	var err error
+	if len(sv.SameHost) > 0 {
+		req.SameHost = true
+		if req.SameHosts, err = hintHosts(sv.SameHost); err != nil {
+			return req, err
+		}
+	}
+	if req.DifferentHosts, err = hintHosts(sv.DifferentHost); err != nil {
+		return req, err
+	}
 	if sv.ServerGroupID != "" {
 		g, err := store.Get[ServerGroup](tx, KindServerGroup, sv.ServerGroupID)
 		if err == nil {

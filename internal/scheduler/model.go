@@ -124,6 +124,12 @@ type Request struct {
 	Host string
 	// Ignore lists host IDs to skip (retries, resize to another host).
 	Ignore []string
+	// SameHost, when true, keeps only the hosts in SameHosts (the
+	// same_host hint: the hosts of the servers it names).
+	SameHost  bool
+	SameHosts []string
+	// DifferentHosts are hosts to avoid (the different_host hint).
+	DifferentHosts []string
 
 	// amounts is Resources without zero amounts, set by Place.
 	amounts []classAmount

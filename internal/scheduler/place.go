@@ -91,6 +91,8 @@ var filters = []filter{
 		}
 		return true
 	}},
+	{"SameHostFilter", func(req *Request, h *Host) bool { return !req.SameHost || slices.Contains(req.SameHosts, h.ID) }},
+	{"DifferentHostFilter", func(req *Request, h *Host) bool { return !slices.Contains(req.DifferentHosts, h.ID) }},
 	{"ServerGroupAffinityFilter", func(req *Request, h *Host) bool {
 		g := req.Group
 		if g == nil || g.Policy != Affinity || len(g.Members) == 0 {
@@ -105,6 +107,21 @@ var filters = []filter{
 		}
 		return g.Members[h.ID] < max(g.MaxServerPerHost, 1)
 	}},
+}
+
+// filterApplies says, per filter name, whether a filter can reject any
+// host for a request (a filter not listed always can): Place runs only the
+// filters that can, as most requests use few of them.
+var filterApplies = map[string]func(req *Request) bool{
+	"IgnoreFilter":                      func(req *Request) bool { return len(req.Ignore) > 0 },
+	"HostFilter":                        func(req *Request) bool { return req.Host != "" },
+	"AvailabilityZoneFilter":            func(req *Request) bool { return req.AvailabilityZone != "" },
+	"AggregateInstanceExtraSpecsFilter": func(req *Request) bool { return len(req.ExtraSpecs) > 0 },
+	"ImagePropertiesFilter":             func(req *Request) bool { return len(req.ImageProperties) > 0 },
+	"SameHostFilter":                    func(req *Request) bool { return req.SameHost },
+	"DifferentHostFilter":               func(req *Request) bool { return len(req.DifferentHosts) > 0 },
+	"ServerGroupAffinityFilter":         func(req *Request) bool { return req.Group != nil },
+	"ServerGroupAntiAffinityFilter":     func(req *Request) bool { return req.Group != nil },
 }
 
 // aggregateKey returns the aggregate-metadata key an extra spec must match:
@@ -148,12 +165,20 @@ func place(req *Request, snap *Snapshot) (Placement, error) {
 			req.amounts = append(req.amounts, classAmount{class, amount})
 		}
 	}
+	var active [16]int // indexes of the filters that apply, len(filters) <= 16
+	n := 0
+	for fi := range filters {
+		if ap := filterApplies[filters[fi].name]; ap == nil || ap(req) {
+			active[n] = fi
+			n++
+		}
+	}
 	cands := make([]*Host, 0, len(snap.Hosts))
-	var rejected [16]int // per filter, len(filters) <= 16
+	var rejected [16]int // per filter
 	for i := range snap.Hosts {
 		h := &snap.Hosts[i]
 		ok := true
-		for fi := range filters {
+		for _, fi := range active[:n] {
 			if !filters[fi].keep(req, h) {
 				rejected[fi]++
 				ok = false

@@ -68,6 +68,17 @@ func genRequest(t *rapid.T, snap Snapshot) Request {
 		g.MaxServerPerHost = rapid.IntRange(0, 3).Draw(t, "maxPerHost")
 		req.Group = g
 	}
+	if len(snap.Hosts) > 0 {
+		if rapid.Bool().Draw(t, "sameHost") {
+			req.SameHost = true
+			for range rapid.IntRange(0, 3).Draw(t, "sameHosts") {
+				req.SameHosts = append(req.SameHosts, rapid.SampledFrom(snap.Hosts).Draw(t, "sameHostID").ID)
+			}
+		}
+		for range rapid.IntRange(0, 3).Draw(t, "differentHosts") {
+			req.DifferentHosts = append(req.DifferentHosts, rapid.SampledFrom(snap.Hosts).Draw(t, "differentHostID").ID)
+		}
+	}
 	return req
 }
 
@@ -90,6 +101,9 @@ func passes(req Request, h Host) bool {
 		}
 	}
 	if req.ExtraSpecs["aggregate_instance_extra_specs:ssd"] == "true" && !slices.Contains(h.AggregateMetadata["ssd"], "true") {
+		return false
+	}
+	if req.SameHost && !slices.Contains(req.SameHosts, h.ID) || slices.Contains(req.DifferentHosts, h.ID) {
 		return false
 	}
 	if g := req.Group; g != nil {

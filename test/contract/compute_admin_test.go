@@ -2,14 +2,26 @@ package contract
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/coder/websocket"
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/diagnostics"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/remoteconsoles"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
+
+	"github.com/nubo-cloud/nubo/internal/cloud"
+	"github.com/nubo-cloud/nubo/internal/cloudtest"
 )
 
 // Admin APIs: server diagnostics, os-server-external-events, os-agents,
@@ -226,4 +238,166 @@ func TestServers_AdminExtras(t *testing.T) {
 	if got := names("all_tenants=1&tenant_id=" + tn.Project.ID); !slices.Equal(got, []string{"their-own"}) {
 		t.Fatalf("admin's list with all_tenants and tenant_id = %v", got)
 	}
+}
+
+// TestCompute_ConsoleProxy: the remote console URL opens noVNC's page from
+// the console proxy, and its WebSocket path is refused without data for a
+// bad token and for a server whose host has no VNC server to reach (the
+// simulated host); real guests' consoles are relayed in test/e2e.
+func TestCompute_ConsoleProxy(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "vnc_lite.html"), []byte("<html><title>noVNC</title><script src=\"app/ui.js\"></script></html>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := cloudtest.NewWith(t, func(cfg *cloud.Config) { cfg.NoVNCDir = dir }, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	img := uploadImage(t, c)
+	sc := computeClient(t, c, "2.37")
+	s := bootServer(t, sc, img, "console")
+
+	rc, err := remoteconsoles.Create(ctx, sc, s.ID, remoteconsoles.CreateOpts{Protocol: remoteconsoles.ConsoleProtocolVNC, Type: remoteconsoles.ConsoleTypeNoVNC}).Extract()
+	ok(t, err)
+	resp, err := http.Get(rc.URL)
+	ok(t, err)
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "noVNC") {
+		t.Fatalf("console page %s: %d %q", rc.URL, resp.StatusCode, page)
+	}
+	u, err := url.Parse(rc.URL)
+	ok(t, err)
+	ws := "ws://" + u.Host + "/" + u.Query().Get("path")
+	for _, target := range []string{ws, strings.Replace(ws, "token=", "token=bad", 1)} {
+		conn, resp, err := websocket.Dial(ctx, target, &websocket.DialOptions{Subprotocols: []string{"binary"}})
+		if err == nil {
+			conn.CloseNow()
+			t.Fatalf("%s opened a console on a simulated host", target)
+		}
+		if resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("%s: %v %v", target, resp, err)
+		}
+	}
+}
+
+// TestServers_MovesAcrossZones: with two hosts in different zones, a
+// server created without an availability zone may live-migrate to the
+// other zone's host; one created in a zone stays bound to it (the move
+// fails, the server stays where it was), as in Nova.
+func TestServers_MovesAcrossZones(t *testing.T) {
+	t.Parallel()
+	c := cloudtest.NewWith(t, func(cfg *cloud.Config) { cfg.FakeHosts = 2 }, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	img := uploadImage(t, c)
+	sc := computeClient(t, c, "2.56")
+
+	var hv struct {
+		H []struct {
+			Name string `json:"hypervisor_hostname"`
+		} `json:"hypervisors"`
+	}
+	ok(t, getJSON(t, sc, "os-hypervisors", &hv))
+	if len(hv.H) != 2 {
+		t.Fatalf("hypervisors = %+v, want 2", hv.H)
+	}
+	first, second := hv.H[0].Name, hv.H[1].Name
+	var agg struct {
+		A struct {
+			ID int `json:"id"`
+		} `json:"aggregate"`
+	}
+	ok(t, postJSON(t, sc, "os-aggregates", map[string]any{"aggregate": map[string]any{"name": "zone2", "availability_zone": "zone2"}}, &agg, 200))
+	ok(t, postJSON(t, sc, "os-aggregates/"+itoa(int64(agg.A.ID))+"/action", map[string]any{"add_host": map[string]any{"host": second}}, nil, 200))
+
+	create := func(name, zone string) string {
+		opts := servers.CreateOpts{Name: name, ImageRef: img, FlavorRef: "42", Networks: "none", AvailabilityZone: zone}
+		sv, err := servers.Create(ctx, sc, opts, nil).Extract()
+		ok(t, err)
+		waitStatus(t, sc, sv.ID, "ACTIVE")
+		return sv.ID
+	}
+	host := func(id string) string { return serverDetail(t, sc, id)["OS-EXT-SRV-ATTR:host"].(string) }
+	free := create("free", "")
+	bound := create("bound", "nova")
+	if host(bound) != first {
+		t.Fatalf("server in zone nova on %s, want %s", host(bound), first)
+	}
+
+	other := map[string]string{first: second, second: first}[host(free)]
+	ok(t, postJSON(t, sc, "servers/"+free+"/action", map[string]any{"os-migrateLive": map[string]any{"host": other, "block_migration": "auto"}}, nil, 202))
+	eventually(t, 10*time.Second, func() bool { return host(free) == other && serverDetail(t, sc, free)["status"] == "ACTIVE" })
+
+	ok(t, postJSON(t, sc, "servers/"+bound+"/action", map[string]any{"migrate": map[string]any{"host": second}}, nil, 202))
+	eventually(t, 10*time.Second, func() bool {
+		var ms struct {
+			M []struct {
+				Instance string `json:"instance_uuid"`
+				Status   string `json:"status"`
+			} `json:"migrations"`
+		}
+		ok(t, getJSON(t, sc, "os-migrations?instance_uuid="+bound, &ms))
+		return len(ms.M) == 1 && ms.M[0].Status == "error"
+	})
+	if h, st := host(bound), serverDetail(t, sc, bound)["status"]; h != first || st != "ACTIVE" {
+		t.Fatalf("bound server on %s (%v) after a move to another zone, want %s ACTIVE", h, st, first)
+	}
+}
+
+func eventually(t *testing.T, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not so after %v", within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestServers_SameAndDifferentHostHints: the same_host and different_host
+// scheduler hints place servers with or away from the servers they name.
+func TestServers_SameAndDifferentHostHints(t *testing.T) {
+	t.Parallel()
+	c := cloudtest.NewWith(t, func(cfg *cloud.Config) { cfg.FakeHosts = 2 }, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	img := uploadImage(t, c)
+	sc := computeClient(t, c, "2.37")
+	host := func(id string) string { return serverDetail(t, sc, id)["OS-EXT-SRV-ATTR:host"].(string) }
+	create := func(name string, hints map[string]any, code int) string {
+		t.Helper()
+		var out struct {
+			S struct {
+				ID string `json:"id"`
+			} `json:"server"`
+		}
+		err := postJSON(t, sc, "servers", map[string]any{"server": map[string]any{"name": name, "imageRef": img, "flavorRef": "42", "networks": "none"},
+			"os:scheduler_hints": hints}, &out, 202)
+		if code != 202 {
+			wantStatus(t, err, code)
+			return ""
+		}
+		ok(t, err)
+		waitStatus(t, sc, out.S.ID, "ACTIVE")
+		return out.S.ID
+	}
+	a := create("a", nil, 202)
+	for i := range 3 {
+		if b := create("apart", map[string]any{"different_host": []string{a}}, 202); host(b) == host(a) {
+			t.Fatalf("different_host server %d on %s with %s", i, host(b), host(a))
+		}
+		if s := create("with", map[string]any{"same_host": a}, 202); host(s) != host(a) {
+			t.Fatalf("same_host server %d on %s, not with %s", i, host(s), host(a))
+		}
+	}
+	create("bad", map[string]any{"same_host": "not-a-uuid"}, http.StatusBadRequest)
+	create("bad", map[string]any{"different_host": []any{a, 7}}, http.StatusBadRequest)
 }

@@ -119,6 +119,8 @@ func TestSingleHost(t *testing.T) {
 	w.waitStatus(b, "ACTIVE", 3*time.Minute)
 	logB := w.waitConsole(b, "FZ-B-DONE", 3*time.Minute)
 
+	t.Run("vnc-console", func(t *testing.T) { checkVNCConsole(t, w, a) })
+
 	t.Run("tenant-network", func(t *testing.T) {
 		if !strings.Contains(logB, "FZ-PING-A-OK") {
 			t.Errorf("B could not ping A (%s) on the tenant network", ipA)

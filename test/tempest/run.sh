@@ -125,8 +125,11 @@ STORE_ARGS=()
 # identity.user_unique_last_password_count), so Tempest's lockout and password-history tests run.
 # Servers run on the simulated host (--compute-driver fake): Tempest's hundreds of servers would
 # not boot as real TCG guests on two cores in time; the real host agent has its own tests (make e2e).
+# Two simulated hosts, so that Tempest's multi-node tests (migrations, affinity) run.
+FAKE_ARGS=()
+[ "${NUBO_COMPUTE_DRIVER:-fake}" = fake ] && FAKE_ARGS=(--fake-hosts 2)
 "$NUBO" up --data-dir "$STATE/data" --listen "127.0.0.1:$PORT" --admin-password "$ADMIN_PASSWORD" \
-  --compute-driver "${NUBO_COMPUTE_DRIVER:-fake}" --bcrypt-cost 4 --lockout-failure-attempts 2 --lockout-duration 5s --unique-last-password-count 2 \
+  --compute-driver "${NUBO_COMPUTE_DRIVER:-fake}" "${FAKE_ARGS[@]}" --bcrypt-cost 4 --lockout-failure-attempts 2 --lockout-duration 5s --unique-last-password-count 2 \
   "${STORE_ARGS[@]}" >"$NUBO_LOG" 2>&1 &
 NUBO_PID=$!
 log "nubo up (pid $NUBO_PID) on 127.0.0.1:$PORT, log $NUBO_LOG"

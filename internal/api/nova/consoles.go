@@ -8,9 +8,11 @@ import (
 	"github.com/nubo-cloud/nubo/internal/compute"
 )
 
-// consoleURL is where the (future) console proxy serves a token.
+// consoleURL is the noVNC page of the console proxy (internal/consoleproxy)
+// for a token; its path parameter is where noVNC opens the WebSocket,
+// relative to the host.
 func consoleURL(r *http.Request, tok *compute.ConsoleToken) string {
-	return apihttp.BaseURL(r) + "/console/vnc_auto.html?path=" + url.QueryEscape("?token="+tok.ID)
+	return apihttp.BaseURL(r) + "/console/vnc_lite.html?path=" + url.QueryEscape("console/websockify?token="+tok.ID)
 }
 
 // createRemoteConsole is POST /servers/{id}/remote-consoles (2.6).

@@ -556,6 +556,16 @@ func (a *api) createServer(w http.ResponseWriter, r *http.Request) error {
 			}
 			req.Group = g
 		}
+		for _, h := range []struct {
+			name string
+			dst  *[]string
+		}{{"same_host", &req.SameHost}, {"different_host", &req.DifferentHost}} {
+			ids, err := uuidList(hints, h.name)
+			if err != nil {
+				return err
+			}
+			*h.dst = ids
+		}
 	}
 	res, err := a.c.CreateServer(r.Context(), req)
 	if err != nil {
@@ -849,4 +859,31 @@ func diskConfigField(m map[string]json.RawMessage) (*string, error) {
 		return nil, badRequest("Invalid input for field/attribute OS-DCF:diskConfig. Value: %s. '%s' is not one of ['AUTO', 'MANUAL']", *dc, *dc)
 	}
 	return dc, nil
+}
+
+// uuidList reads a scheduler hint that is one server UUID or a list of
+// them (Nova's same_host and different_host).
+func uuidList(hints map[string]any, name string) ([]string, error) {
+	v, ok := hints[name]
+	if !ok {
+		return nil, nil
+	}
+	var items []any
+	switch x := v.(type) {
+	case string:
+		items = []any{x}
+	case []any:
+		items = x
+	default:
+		return nil, badRequest("Invalid input for field/attribute %s. Value: %v. It must be a UUID or a list of UUIDs.", name, v)
+	}
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		s, ok := it.(string)
+		if _, err := uuid.Parse(s); !ok || err != nil {
+			return nil, badRequest("Invalid input for field/attribute %s. Value: %v. '%v' is not a 'uuid'", name, v, it)
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
