@@ -141,8 +141,8 @@ func (s *Service) Run(ctx context.Context) error {
 				q.add(key{ch.Kind, ch.ID})
 			}
 		}
-		if len(changes) > 0 {
-			continue
+		if len(changes) == 1000 {
+			continue // a full batch: more may follow at once
 		}
 		wctx, cancel := context.WithTimeout(ctx, resyncEvery)
 		_, err = s.st.Wait(wctx, rev)
