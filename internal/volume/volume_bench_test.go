@@ -105,8 +105,8 @@ func BenchmarkCreate1000Volumes(b *testing.B) {
 	const n = 1000
 	var total time.Duration
 	for i := 0; b.Loop(); i++ {
-		// A new project each round: a create's quota check reads the
-		// project's volumes.
+		// A new project each round (its quotas unlimited: a create in a
+		// limited project counts the project's volumes, at most its limit).
 		b.StopTimer()
 		ctx := benchProject(b, s, fmt.Sprintf("p-bench-%d", i))
 		b.StartTimer()
