@@ -109,6 +109,9 @@ type Agent struct {
 	imgMu    sync.Mutex
 	imgLocks map[string]*sync.Mutex
 	imgUsed  map[string]time.Time // image ID → last seen in use (GC)
+
+	consoleMu sync.Mutex
+	consoles  map[string]bool // console request IDs being or already answered
 }
 
 // work is a running server worker.
@@ -234,6 +237,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			sleep(ctx, bo.next())
 			continue
 		}
+		a.answerConsoles(ctx, st.Consoles)
 		// The revision is the store's: it moves for changes elsewhere in
 		// the cloud too. An unchanged State is converged again only after
 		// a worker ended, a failure, or Resync.
@@ -266,7 +270,7 @@ const minInterval = 100 * time.Millisecond
 // stateKey identifies a State's content (its revision left out).
 func stateKey(st *hostapi.State) []byte {
 	c := *st
-	c.Revision = 0
+	c.Revision, c.Consoles = 0, nil
 	b, err := json.Marshal(c)
 	if err != nil {
 		return nil

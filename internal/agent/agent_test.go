@@ -707,3 +707,52 @@ func TestUnusedImagesArePruned(t *testing.T) {
 		t.Fatalf("unused image kept: %v", err)
 	}
 }
+
+// TestAnswersConsoleRequests: the agent answers the State's console
+// requests once each, with the console's tail or NotFound, in the
+// background of its loop (and not as a change to converge).
+func TestAnswersConsoleRequests(t *testing.T) {
+	e := newEnv(t)
+	e.addServer(nil)
+	e.converge()
+	e.hv.AppendConsole(srvID, "line 1\nline 2\nline 3\n")
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- e.a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	before := len(e.hv.Calls())
+	e.c.set(func(st *hostapi.State) {
+		st.Consoles = []hostapi.ConsoleRequest{{ID: "req-1", ServerID: srvID, Lines: 2}, {ID: "req-2", ServerID: "no-such-server"}}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e.c.mu.Lock()
+		reps := slices.Clone(e.c.consoles)
+		e.c.mu.Unlock()
+		if len(reps) >= 2 {
+			slices.SortFunc(reps, func(a, b hostapi.ConsoleReport) int { return strings.Compare(a.ID, b.ID) })
+			if len(reps) != 2 || reps[0] != (hostapi.ConsoleReport{ID: "req-1", Output: "line 2\nline 3\n"}) ||
+				reps[1] != (hostapi.ConsoleReport{ID: "req-2", NotFound: true}) {
+				t.Fatalf("console reports %+v", reps)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("console reports %+v after 10 s", reps)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // answered once only
+	e.c.mu.Lock()
+	n := len(e.c.consoles)
+	e.c.mu.Unlock()
+	if n != 2 {
+		t.Fatalf("%d console reports, want 2", n)
+	}
+	for _, c := range e.hv.Calls()[before:] {
+		if c != "List" && c != "ConsoleLog" {
+			t.Fatalf("a console request made the agent call %s", c)
+		}
+	}
+}

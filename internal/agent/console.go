@@ -2,10 +2,13 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 
 	"github.com/nubo-cloud/nubo/internal/driver/hypervisor"
+	"github.com/nubo-cloud/nubo/internal/hostapi"
+	"github.com/nubo-cloud/nubo/internal/logkey"
 )
 
 // ConsoleOutput returns the last lines (≤0: all) of a server's serial
@@ -32,4 +35,54 @@ func (a *Agent) DialVNC(ctx context.Context, serverID string) (net.Conn, error) 
 	}
 	var d net.Dialer
 	return d.DialContext(ctx, network, address)
+}
+
+// answerConsoles answers the State's console requests, each once, in the
+// background: the console's tail (hostapi.MaxConsoleOutput at most), or
+// why there is none. A request whose answer could not be sent is tried
+// again while the State still offers it.
+func (a *Agent) answerConsoles(ctx context.Context, reqs []hostapi.ConsoleRequest) {
+	a.consoleMu.Lock()
+	defer a.consoleMu.Unlock()
+	offered := make(map[string]bool, len(reqs))
+	for _, r := range reqs {
+		offered[r.ID] = true
+	}
+	for id := range a.consoles { // forget requests no longer offered
+		if !offered[id] {
+			delete(a.consoles, id)
+		}
+	}
+	if a.consoles == nil {
+		a.consoles = map[string]bool{}
+	}
+	for _, r := range reqs {
+		if a.consoles[r.ID] {
+			continue
+		}
+		a.consoles[r.ID] = true
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			rep := hostapi.ConsoleReport{ID: r.ID}
+			out, err := a.ConsoleOutput(ctx, r.ServerID, r.Lines)
+			switch {
+			case errors.Is(err, hypervisor.ErrNotFound):
+				rep.NotFound = true
+			case err != nil:
+				rep.Error = err.Error()
+			default:
+				if len(out) > hostapi.MaxConsoleOutput {
+					out = out[len(out)-hostapi.MaxConsoleOutput:]
+				}
+				rep.Output = out
+			}
+			if err := a.cfg.Control.ReportConsole(ctx, a.HostID(), rep); err != nil {
+				a.log.WarnContext(ctx, "report console output", "server_id", r.ServerID, logkey.Err, err)
+				a.consoleMu.Lock()
+				delete(a.consoles, r.ID)
+				a.consoleMu.Unlock()
+			}
+		}()
+	}
 }

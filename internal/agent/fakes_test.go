@@ -27,9 +27,10 @@ type fakeControl struct {
 	formats map[string]string // image ID → disk_format (default qcow2)
 	uploads map[string][]byte
 
-	servers []hostapi.ServerReport
-	volumes []hostapi.VolumeReport
-	ports   []hostapi.PortReport
+	servers  []hostapi.ServerReport
+	volumes  []hostapi.VolumeReport
+	ports    []hostapi.PortReport
+	consoles []hostapi.ConsoleReport
 
 	imageHook   func(ctx context.Context) // called by Image (e.g. to block)
 	reportErr   error                     // ReportServer fails with it when set
@@ -156,6 +157,17 @@ func (c *fakeControl) ReportVolume(ctx context.Context, hostID string, r hostapi
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.volumes = append(c.volumes, r)
+	return nil
+}
+
+func (c *fakeControl) ReportConsole(ctx context.Context, hostID string, r hostapi.ConsoleReport) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.consoles = append(c.consoles, r)
+	// The control plane stops offering an answered request.
+	c.st.Consoles = slices.DeleteFunc(c.st.Consoles, func(q hostapi.ConsoleRequest) bool { return q.ID == r.ID })
+	c.st.Revision++
+	c.cond.Broadcast()
 	return nil
 }
 

@@ -156,7 +156,7 @@ func New(ctx context.Context, st store.Store, cfg Config, log *slog.Logger) (*Cl
 	host := hostctl.New(st, comp, netSvc, images, log)
 	mux.Handle("/host/v1/", http.StripPrefix("/host/v1", hostapi.Handler(host, log, hostapi.Options{Authorize: hostAuthorizer(auth), Shutdown: ctx})))
 	loops = append(loops, host.DHCPReconciler().Run)
-	cons := &consoles{}
+	cons := &consoles{remote: host}
 	comp.SetConsoles(cons)
 	// The noVNC console proxy: tokens from remote-consoles, VNC servers of
 	// in-process agents' guests.

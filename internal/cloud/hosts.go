@@ -22,11 +22,15 @@ type ConsoleReader interface {
 }
 
 // consoles maps host IDs to the in-process agents that read their guests'
-// consoles. Agents on other machines are not reachable from here yet, so
-// their servers' console output is refused (409).
+// consoles; the console output of other hosts' guests is asked of their
+// agents through the store (remote), their VNC consoles are not reachable
+// from here yet.
 type consoles struct {
 	mu     sync.Mutex
 	agents []ConsoleReader
+	remote interface {
+		ConsoleOutput(ctx context.Context, hostID, serverID string, lines int) (string, error)
+	}
 }
 
 func (c *consoles) add(r ConsoleReader) {
@@ -47,6 +51,9 @@ func (c *consoles) ConsoleOutput(ctx context.Context, hostID, serverID string, l
 			}
 			return out, err
 		}
+	}
+	if c.remote != nil {
+		return c.remote.ConsoleOutput(ctx, hostID, serverID, lines)
 	}
 	return "", compute.ErrNoConsole
 }

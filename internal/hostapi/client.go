@@ -149,6 +149,14 @@ func (c *Client) ReportVolume(ctx context.Context, hostID string, r VolumeReport
 	return nil
 }
 
+// ReportConsole implements Control.
+func (c *Client) ReportConsole(ctx context.Context, hostID string, r ConsoleReport) error {
+	if err := c.call(ctx, http.MethodPost, "/hosts/"+url.PathEscape(hostID)+"/consoles/report", r, nil); err != nil {
+		return fmt.Errorf("report console %s: %w", r.ID, err)
+	}
+	return nil
+}
+
 // Metadata implements Control.
 func (c *Client) Metadata(ctx context.Context, q MetadataQuery) (*Metadata, error) {
 	var md Metadata

@@ -37,6 +37,10 @@ type Control interface {
 	Image(ctx context.Context, imageID string) (io.ReadCloser, *ImageInfo, error)
 	// UploadImage fills a queued image (snapshot, shelve) with bytes.
 	UploadImage(ctx context.Context, imageID string, r io.Reader, size int64) error
+	// ReportConsole answers one of State.Consoles (a console request the
+	// control plane could not serve itself). An answer to a request that
+	// is gone is ignored.
+	ReportConsole(ctx context.Context, hostID string, r ConsoleReport) error
 }
 
 // Host is what an agent registers about its machine.
@@ -72,6 +76,33 @@ type State struct {
 	// Routers and DHCP are set on network nodes only.
 	Routers []Router `json:"routers,omitempty"`
 	DHCP    []DHCP   `json:"dhcp,omitempty"`
+	// Consoles are pending requests for the serial console output of this
+	// host's servers (os-getConsoleOutput when the control plane cannot
+	// read the host's files itself: agents on other machines). The agent
+	// answers each with ReportConsole; they are not part of what it
+	// converges.
+	Consoles []ConsoleRequest `json:"consoles,omitempty"`
+}
+
+// ConsoleRequest asks for the last Lines lines (0: all) of a server's
+// serial console.
+type ConsoleRequest struct {
+	ID       string `json:"id"`
+	ServerID string `json:"server_id"`
+	Lines    int    `json:"lines,omitempty"`
+}
+
+// MaxConsoleOutput bounds the console output one report carries (its
+// tail is kept).
+const MaxConsoleOutput = 512 << 10
+
+// ConsoleReport answers a ConsoleRequest: the output, or why there is
+// none (NotFound: the host has no such guest).
+type ConsoleReport struct {
+	ID       string `json:"id"`
+	Output   string `json:"output"`
+	NotFound bool   `json:"not_found,omitempty"`
+	Error    string `json:"error,omitempty"`
 }
 
 // Server is one server assigned to the host, with the task the control

@@ -133,6 +133,7 @@ func Handler(c Control, log *slog.Logger, opts ...Options) http.Handler {
 	handle("POST /hosts/{id}/servers/report", h.reportServer)
 	handle("POST /hosts/{id}/ports/report", h.reportPorts)
 	handle("POST /hosts/{id}/volumes/report", h.reportVolume)
+	handle("POST /hosts/{id}/consoles/report", h.reportConsole)
 	handle("POST /metadata", h.metadata)
 	handle("GET /images/{id}", h.image)
 	handle("PUT /images/{id}", h.uploadImage)
@@ -311,6 +312,24 @@ func (h *handler) reportPorts(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if err := h.c.ReportPorts(r.Context(), r.PathValue("id"), rep.Ports); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *handler) reportConsole(w http.ResponseWriter, r *http.Request) error {
+	var rep ConsoleReport
+	if err := decode(w, r, &rep); err != nil {
+		return err
+	}
+	if rep.ID == "" {
+		return badRequest("id is required")
+	}
+	if len(rep.Output) > MaxConsoleOutput {
+		return badRequest("output is longer than %d bytes", MaxConsoleOutput)
+	}
+	if err := h.c.ReportConsole(r.Context(), r.PathValue("id"), rep); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -24,17 +24,18 @@ import (
 // revision only moves when a test calls bump, and State returns what a
 // test put in states.
 type fakeControl struct {
-	mu      sync.Mutex
-	rev     int64
-	changed chan struct{} // closed and replaced by bump
-	hosts   map[string]Host
-	states  map[string]*State
-	servers []ServerReport
-	ports   []PortReport
-	volumes []VolumeReport
-	meta    map[string]*Metadata // by server ID and by network+"/"+address
-	images  map[string][]byte
-	uploads map[string][]byte
+	mu       sync.Mutex
+	rev      int64
+	changed  chan struct{} // closed and replaced by bump
+	hosts    map[string]Host
+	states   map[string]*State
+	servers  []ServerReport
+	ports    []PortReport
+	volumes  []VolumeReport
+	consoles []ConsoleReport
+	meta     map[string]*Metadata // by server ID and by network+"/"+address
+	images   map[string][]byte
+	uploads  map[string][]byte
 
 	// imageFn, when set, replaces the images map.
 	imageFn func(ctx context.Context, id string) (io.ReadCloser, *ImageInfo, error)
@@ -123,6 +124,16 @@ func (f *fakeControl) ReportPorts(_ context.Context, hostID string, ports []Port
 		return err
 	}
 	f.ports = append(f.ports, ports...)
+	return nil
+}
+
+func (f *fakeControl) ReportConsole(_ context.Context, hostID string, r ConsoleReport) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.known(hostID); err != nil {
+		return err
+	}
+	f.consoles = append(f.consoles, r)
 	return nil
 }
 
@@ -306,6 +317,19 @@ func TestReports(t *testing.T) {
 	wantStatus(t, err, http.StatusConflict)
 	if !strings.Contains(err.Error(), "Volume conflict is busy.") {
 		t.Errorf("fault message lost: %v", err)
+	}
+
+	cr := ConsoleReport{ID: "req-1", Output: "login:\n"}
+	if err := c.ReportConsole(ctx, id, cr); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.consoles) != 1 || f.consoles[0] != cr {
+		t.Errorf("console reports = %+v", f.consoles)
+	}
+	wantStatus(t, c.ReportConsole(ctx, id, ConsoleReport{Output: "x"}), http.StatusBadRequest)
+	wantStatus(t, c.ReportConsole(ctx, id, ConsoleReport{ID: "big", Output: strings.Repeat("x", MaxConsoleOutput+1)}), http.StatusBadRequest)
+	if err := c.ReportConsole(ctx, "nope", cr); !errors.Is(err, ErrNotFound) {
+		t.Errorf("console report for an unknown host: %v", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -768,3 +769,73 @@ func TestImageStreamsBytes(t *testing.T) {
 }
 
 const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGb2b2ZJj3c0W0yW2nNfK0oYz1u8kz8r0eQJtGx8k3Gf test@nubo"
+
+// TestConsoleOutputThroughTheAgent: a console read for a host of another
+// machine goes through the store: the request appears in the host's
+// State, the agent's answer comes back to the reader, and the request is
+// gone afterwards. No answer in time, a simulated host, or no such guest
+// is compute.ErrNoConsole.
+func TestConsoleOutputThroughTheAgent(t *testing.T) {
+	e := newEnv(t)
+	hostID := e.register("cmp-a", "10.1.0.1", false)
+	sv := e.server("vm1", "cmp-a", compute.CreateServerRequest{})
+
+	// An agent that answers every request it is offered once.
+	agent := func(ctx context.Context, answer func(hostapi.ConsoleRequest) hostapi.ConsoleReport) {
+		seen := map[string]bool{}
+		for ctx.Err() == nil {
+			st, err := e.ctl.State(ctx, hostID)
+			if err != nil {
+				return
+			}
+			for _, r := range st.Consoles {
+				if !seen[r.ID] {
+					seen[r.ID] = true
+					if err := e.ctl.ReportConsole(ctx, hostID, answer(r)); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+			wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+			_, _ = e.ctl.Wait(wctx, st.Revision)
+			cancel()
+		}
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	go agent(ctx, func(r hostapi.ConsoleRequest) hostapi.ConsoleReport {
+		if r.ServerID != sv.ID {
+			return hostapi.ConsoleReport{ID: r.ID, NotFound: true}
+		}
+		return hostapi.ConsoleReport{ID: r.ID, Output: fmt.Sprintf("last %d lines of %s", r.Lines, r.ServerID)}
+	})
+	out, err := e.ctl.ConsoleOutput(e.ctx, hostID, sv.ID, 5)
+	if err != nil || out != "last 5 lines of "+sv.ID {
+		t.Fatalf("console output %q, %v", out, err)
+	}
+	if _, err := e.ctl.ConsoleOutput(e.ctx, hostID, "other", 0); !errors.Is(err, compute.ErrNoConsole) {
+		t.Fatalf("a guest the host lacks: %v, want ErrNoConsole", err)
+	}
+	cancel()
+	if st, _ := e.ctl.State(e.ctx, hostID); len(st.Consoles) != 0 {
+		t.Fatalf("requests left in the State: %+v", st.Consoles)
+	}
+
+	old := hostctl.ConsoleTimeout
+	hostctl.ConsoleTimeout = 300 * time.Millisecond
+	defer func() { hostctl.ConsoleTimeout = old }()
+	start := time.Now()
+	if _, err := e.ctl.ConsoleOutput(e.ctx, hostID, sv.ID, 0); !errors.Is(err, compute.ErrNoConsole) || time.Since(start) > 5*time.Second {
+		t.Fatalf("no agent: %v after %v, want ErrNoConsole after the timeout", err, time.Since(start))
+	}
+	if err := e.ctl.ReportConsole(e.ctx, hostID, hostapi.ConsoleReport{ID: "gone", Output: "x"}); err != nil {
+		t.Fatalf("an answer to a request that is gone: %v", err)
+	}
+	fake, err := e.comp.RegisterHost(e.ctx, compute.FakeHostSpec("sim"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	if _, err := e.ctl.ConsoleOutput(e.ctx, fake.ID, sv.ID, 0); !errors.Is(err, compute.ErrNoConsole) || time.Since(start) > 200*time.Millisecond {
+		t.Fatalf("a simulated host: %v after %v, want ErrNoConsole at once", err, time.Since(start))
+	}
+}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nubo-cloud/nubo/internal/compute"
 	"github.com/nubo-cloud/nubo/internal/hostapi"
 	"github.com/nubo-cloud/nubo/internal/network"
+	"github.com/nubo-cloud/nubo/internal/store"
 )
 
 // State returns the desired state of host hostID (see the package comment).
@@ -16,7 +18,15 @@ func (c *Control) State(ctx context.Context, hostID string) (*hostapi.State, err
 	if err != nil {
 		return nil, err
 	}
-	return v.state(hostID)
+	st, err := v.state(hostID)
+	if err != nil {
+		return nil, err
+	}
+	err = c.st.Read(ctx, func(tx store.ReadTx) (err error) {
+		st.Consoles, err = pendingConsoles(tx, hostID, time.Now())
+		return err
+	})
+	return st, err
 }
 
 // state builds a host's desired state from the view.

@@ -32,8 +32,10 @@ func TestTwoHosts(t *testing.T) {
 	netnstest.NewNS(t, n1)
 	netnstest.NewNS(t, n2)
 	underlay(t, n1, n2, ip1, ip2)
-	h1 := w.addHostIn("h1", ip1, true)
-	h2 := w.addHostIn("h2", ip2, false)
+	h1 := w.addHostIn("h1", ip1, true, false)
+	// h2's agent talks to the cloud over HTTP only, as one on another
+	// machine: its guests' console output reaches the API through it.
+	h2 := w.addHostIn("h2", ip2, false, true)
 
 	netID, _ := w.tenantNet("e2e-net", "10.79.0.0/24")
 	d := w.boot(serverOpts{name: "e2e-d", networks: []servers.Network{{UUID: netID}}, zone: "nova:" + h1.name})
@@ -92,8 +94,8 @@ func TestTwoHosts(t *testing.T) {
 
 // addHostIn starts an agent for a host whose namespace (named
 // prefix+name) already exists and carries ip on an underlay link.
-func (w *world) addHostIn(name string, ip netip.Addr, networkNode bool) *host {
-	h := &host{name: w.prefix + name, ns: w.prefix + name, ip: ip, nsPrefix: w.prefix + name + "-"}
+func (w *world) addHostIn(name string, ip netip.Addr, networkNode, remote bool) *host {
+	h := &host{name: w.prefix + name, ns: w.prefix + name, ip: ip, nsPrefix: w.prefix + name + "-", remote: remote}
 	h.dataDir = w.t.TempDir()
 	var err error
 	if h.qemuRoot, err = mkShortTemp(); err != nil {

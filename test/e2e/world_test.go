@@ -71,6 +71,10 @@ type host struct {
 	agent    *agent.Agent
 	net      *netagent.Agent
 	hv       *qemu.Driver
+	// remote hosts reach the control plane only over HTTP (/host/v1), as
+	// `nubo agent` on another machine does: the cloud cannot read their
+	// guests' consoles directly.
+	remote bool
 }
 
 func guestDisk(t testing.TB) string {
@@ -187,7 +191,7 @@ func (w *world) addHost(name string, ip netip.Addr, networkNode bool) *host {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return w.addHostIn(name, ip, networkNode)
+	return w.addHostIn(name, ip, networkNode, false)
 }
 
 // mkShortTemp makes a directory with a short path (QMP socket paths must
@@ -217,7 +221,15 @@ func (w *world) drivers(h *host) (*qemu.Driver, *netagent.Agent) {
 // startAgent starts (or restarts) the agent of h with new driver instances,
 // as a restarted process would.
 func (w *world) startAgent(h *host, networkNode bool) {
-	w.startAgentWith(h, networkNode, w.c.Host)
+	if !h.remote {
+		w.startAgentWith(h, networkNode, w.c.Host)
+		return
+	}
+	ctl, err := hostapi.NewClient(w.c.URL+"/host/v1", hostapi.StaticToken(w.compute.ProviderClient.Token()), nil)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.startAgentWith(h, networkNode, ctl)
 }
 
 // startAgentWith starts h's agent against ctl.
@@ -237,7 +249,9 @@ func (w *world) startAgentWith(h *host, networkNode bool, ctl hostapi.Control) {
 	h.agent, h.net, h.hv, h.cancel, h.done = a, na, drv, cancel, make(chan struct{})
 	done := h.done
 	go func() { defer close(done); _ = a.Run(ctx) }()
-	w.c.AddConsoleReader(a)
+	if !h.remote {
+		w.c.AddConsoleReader(a)
+	}
 }
 
 // stopAgent stops h's agent the hard way: its loop ends wherever it is,
