@@ -112,6 +112,7 @@ type Agent struct {
 
 	consoleMu sync.Mutex
 	consoles  map[string]bool // console request IDs being or already answered
+	tunnels   map[string]bool // tunnel request IDs being or already opened
 }
 
 // work is a running server worker.
@@ -238,6 +239,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			continue
 		}
 		a.answerConsoles(ctx, st.Consoles)
+		a.openTunnels(ctx, st.Tunnels)
 		// The revision is the store's: it moves for changes elsewhere in
 		// the cloud too. An unchanged State is converged again only after
 		// a worker ended, a failure, or Resync.
@@ -270,7 +272,7 @@ const minInterval = 100 * time.Millisecond
 // stateKey identifies a State's content (its revision left out).
 func stateKey(st *hostapi.State) []byte {
 	c := *st
-	c.Revision, c.Consoles = 0, nil
+	c.Revision, c.Consoles, c.Tunnels = 0, nil, nil
 	b, err := json.Marshal(c)
 	if err != nil {
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 
 	"github.com/nubo-cloud/nubo/internal/driver/hypervisor"
@@ -82,6 +83,56 @@ func (a *Agent) answerConsoles(ctx context.Context, reqs []hostapi.ConsoleReques
 				a.consoleMu.Lock()
 				delete(a.consoles, r.ID)
 				a.consoleMu.Unlock()
+			}
+		}()
+	}
+}
+
+// openTunnels serves the State's tunnel requests, each once, in the
+// background: it dials the guest's VNC server and joins it to the control
+// plane's end of the tunnel until either side closes. A guest without a
+// VNC server gets no tunnel (the asker times out).
+func (a *Agent) openTunnels(ctx context.Context, reqs []hostapi.TunnelRequest) {
+	a.consoleMu.Lock()
+	defer a.consoleMu.Unlock()
+	offered := make(map[string]bool, len(reqs))
+	for _, r := range reqs {
+		offered[r.ID] = true
+	}
+	for id := range a.tunnels {
+		if !offered[id] {
+			delete(a.tunnels, id)
+		}
+	}
+	if a.tunnels == nil {
+		a.tunnels = map[string]bool{}
+	}
+	for _, r := range reqs {
+		if a.tunnels[r.ID] {
+			continue
+		}
+		a.tunnels[r.ID] = true
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			vnc, err := a.DialVNC(ctx, r.ServerID)
+			if err != nil {
+				a.log.WarnContext(ctx, "console tunnel: dial VNC", "server_id", r.ServerID, logkey.Err, err)
+				return
+			}
+			defer vnc.Close()
+			end, err := a.cfg.Control.Tunnel(ctx, a.HostID(), r.ID)
+			if err != nil {
+				a.log.WarnContext(ctx, "console tunnel: open", "server_id", r.ServerID, logkey.Err, err)
+				return
+			}
+			defer end.Close()
+			done := make(chan struct{}, 2)
+			go func() { _, _ = io.Copy(end, vnc); done <- struct{}{} }()
+			go func() { _, _ = io.Copy(vnc, end); done <- struct{}{} }()
+			select { // either side closing ends both
+			case <-done:
+			case <-ctx.Done():
 			}
 		}()
 	}

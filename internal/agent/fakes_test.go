@@ -171,6 +171,10 @@ func (c *fakeControl) ReportConsole(ctx context.Context, hostID string, r hostap
 	return nil
 }
 
+func (c *fakeControl) Tunnel(ctx context.Context, hostID, tunnelID string) (io.ReadWriteCloser, error) {
+	return nil, hostapi.ErrNotFound
+}
+
 func (c *fakeControl) Metadata(ctx context.Context, q hostapi.MetadataQuery) (*hostapi.Metadata, error) {
 	return &hostapi.Metadata{
 		ServerID:    q.ServerID,

@@ -22,14 +22,14 @@ type ConsoleReader interface {
 }
 
 // consoles maps host IDs to the in-process agents that read their guests'
-// consoles; the console output of other hosts' guests is asked of their
-// agents through the store (remote), their VNC consoles are not reachable
-// from here yet.
+// consoles; other hosts' guests' console output and VNC servers are
+// reached through their agents (remote: requests in the host's State).
 type consoles struct {
 	mu     sync.Mutex
 	agents []ConsoleReader
 	remote interface {
 		ConsoleOutput(ctx context.Context, hostID, serverID string, lines int) (string, error)
+		DialVNC(ctx context.Context, hostID, serverID string) (net.Conn, error)
 	}
 }
 
@@ -65,8 +65,8 @@ type VNCDialer interface {
 }
 
 // DialVNC connects to the VNC server of serverID on hostID, through the
-// in-process agent of that host; ErrNoConsole when there is none (agents
-// on other machines, simulated hosts).
+// in-process agent of that host, or a tunnel through its agent on another
+// machine; ErrNoConsole when there is none (simulated hosts).
 func (c *consoles) DialVNC(ctx context.Context, hostID, serverID string) (net.Conn, error) {
 	c.mu.Lock()
 	agents := append([]ConsoleReader(nil), c.agents...)
@@ -75,6 +75,9 @@ func (c *consoles) DialVNC(ctx context.Context, hostID, serverID string) (net.Co
 		if d, ok := a.(VNCDialer); ok && a.HostID() == hostID {
 			return d.DialVNC(ctx, serverID)
 		}
+	}
+	if c.remote != nil {
+		return c.remote.DialVNC(ctx, hostID, serverID)
 	}
 	return nil, compute.ErrNoConsole
 }

@@ -157,6 +157,57 @@ func (c *Client) ReportConsole(ctx context.Context, hostID string, r ConsoleRepo
 	return nil
 }
 
+// Tunnel implements Control: a POST that upgrades to a raw byte stream
+// (the response's body is the stream).
+func (c *Client) Tunnel(ctx context.Context, hostID, tunnelID string) (io.ReadWriteCloser, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.CallTimeout)
+	defer cancel()
+	var stream io.ReadWriteCloser
+	for attempt := 0; attempt < 2 && stream == nil; attempt++ {
+		req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodPost,
+			c.base+"/hosts/"+url.PathEscape(hostID)+"/tunnels/"+url.PathEscape(tunnelID), nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Connection", "Upgrade")
+		req.Header.Set("Upgrade", TunnelProtocol)
+		tok := ""
+		if c.tokens != nil {
+			if tok, err = c.tokens.Token(ctx); err != nil {
+				return nil, fmt.Errorf("get token: %w", err)
+			}
+		}
+		if tok != "" {
+			req.Header.Set("X-Auth-Token", tok)
+		}
+		if c.UserAgent != "" {
+			req.Header.Set("User-Agent", c.UserAgent)
+		}
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("tunnel %s: %w", tunnelID, err)
+		}
+		if resp.StatusCode == http.StatusSwitchingProtocols {
+			rwc, ok := resp.Body.(io.ReadWriteCloser)
+			if !ok {
+				resp.Body.Close()
+				return nil, fmt.Errorf("tunnel %s: the upgraded connection is not writable", tunnelID)
+			}
+			stream = rwc
+			break
+		}
+		err = readError(resp)
+		if resp.StatusCode != http.StatusUnauthorized || c.tokens == nil {
+			return nil, fmt.Errorf("tunnel %s: %w", tunnelID, err)
+		}
+		c.tokens.Invalidate(tok)
+	}
+	if stream == nil {
+		return nil, fmt.Errorf("tunnel %s: %w", tunnelID, ErrUnauthorized)
+	}
+	return stream, nil
+}
+
 // Metadata implements Control.
 func (c *Client) Metadata(ctx context.Context, q MetadataQuery) (*Metadata, error) {
 	var md Metadata

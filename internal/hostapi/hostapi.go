@@ -41,6 +41,11 @@ type Control interface {
 	// control plane could not serve itself). An answer to a request that
 	// is gone is ignored.
 	ReportConsole(ctx context.Context, hostID string, r ConsoleReport) error
+	// Tunnel returns the control plane's end of one of State.Tunnels: what
+	// the agent writes to it reaches the guest's console reader and the
+	// other way round, until either side closes. ErrNotFound if the
+	// request is gone (its reader gave up).
+	Tunnel(ctx context.Context, hostID, tunnelID string) (io.ReadWriteCloser, error)
 }
 
 // Host is what an agent registers about its machine.
@@ -82,6 +87,17 @@ type State struct {
 	// answers each with ReportConsole; they are not part of what it
 	// converges.
 	Consoles []ConsoleRequest `json:"consoles,omitempty"`
+	// Tunnels are pending requests for a byte stream to a server's VNC
+	// server (the console proxy, for guests the control plane cannot
+	// dial itself). The agent dials the guest's VNC server and joins it to
+	// Control.Tunnel; like Consoles, they are not converged.
+	Tunnels []TunnelRequest `json:"tunnels,omitempty"`
+}
+
+// TunnelRequest asks for a stream to the VNC server of ServerID.
+type TunnelRequest struct {
+	ID       string `json:"id"`
+	ServerID string `json:"server_id"`
 }
 
 // ConsoleRequest asks for the last Lines lines (0: all) of a server's

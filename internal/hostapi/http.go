@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nubo-cloud/nubo/internal/fault"
@@ -24,6 +25,8 @@ import (
 //	POST /hosts/{id}/servers/report    ReportServer    ServerReport → 204
 //	POST /hosts/{id}/ports/report      ReportPorts     {"ports": [PortReport]} → 204
 //	POST /hosts/{id}/volumes/report    ReportVolume    VolumeReport → 204
+//	POST /hosts/{id}/consoles/report   ReportConsole   ConsoleReport → 204
+//	POST /hosts/{id}/tunnels/{tunnel}  Tunnel          Upgrade: nubo-tunnel → 101, then raw bytes
 //	POST /metadata                     Metadata        MetadataQuery → Metadata
 //	GET  /images/{id}                  Image           → bytes, ImageInfo in X-Image-* headers
 //	PUT  /images/{id}                  UploadImage     bytes (Content-Length required) → 204
@@ -134,6 +137,7 @@ func Handler(c Control, log *slog.Logger, opts ...Options) http.Handler {
 	handle("POST /hosts/{id}/ports/report", h.reportPorts)
 	handle("POST /hosts/{id}/volumes/report", h.reportVolume)
 	handle("POST /hosts/{id}/consoles/report", h.reportConsole)
+	handle("POST /hosts/{id}/tunnels/{tunnel}", h.tunnel)
 	handle("POST /metadata", h.metadata)
 	handle("GET /images/{id}", h.image)
 	handle("PUT /images/{id}", h.uploadImage)
@@ -333,6 +337,38 @@ func (h *handler) reportConsole(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// TunnelProtocol is the Upgrade token of a tunnel call.
+const TunnelProtocol = "nubo-tunnel"
+
+// tunnel upgrades the call (Upgrade: nubo-tunnel) to a raw byte stream
+// joined to the control plane's end of the tunnel.
+func (h *handler) tunnel(w http.ResponseWriter, r *http.Request) error {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), TunnelProtocol) {
+		return &StatusError{Status: http.StatusUpgradeRequired, Message: "a tunnel needs Upgrade: " + TunnelProtocol}
+	}
+	end, err := h.c.Tunnel(r.Context(), r.PathValue("id"), r.PathValue("tunnel"))
+	if err != nil {
+		return err
+	}
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		end.Close()
+		return fmt.Errorf("hijack: %w", err)
+	}
+	_ = conn.SetDeadline(time.Time{})
+	if _, err := brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: " + TunnelProtocol + "\r\nConnection: Upgrade\r\n\r\n"); err != nil || brw.Flush() != nil {
+		conn.Close()
+		end.Close()
+		return nil
+	}
+	// Bytes the client sent after its headers are in brw's reader.
+	go func() { _, _ = io.Copy(end, brw.Reader); end.Close() }()
+	_, _ = io.Copy(conn, end)
+	conn.Close()
+	end.Close()
 	return nil
 }
 

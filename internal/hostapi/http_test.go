@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -125,6 +126,21 @@ func (f *fakeControl) ReportPorts(_ context.Context, hostID string, ports []Port
 	}
 	f.ports = append(f.ports, ports...)
 	return nil
+}
+
+func (f *fakeControl) Tunnel(_ context.Context, hostID, tunnelID string) (io.ReadWriteCloser, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.known(hostID); err != nil {
+		return nil, err
+	}
+	if tunnelID != "t1" {
+		return nil, ErrNotFound
+	}
+	// An echo: what the agent sends comes back.
+	mine, theirs := net.Pipe()
+	go func() { _, _ = io.Copy(mine, mine); mine.Close() }()
+	return theirs, nil
 }
 
 func (f *fakeControl) ReportConsole(_ context.Context, hostID string, r ConsoleReport) error {
@@ -684,5 +700,43 @@ func TestNewClient_BadURL(t *testing.T) {
 		if _, err := NewClient(u, nil, nil); err == nil {
 			t.Errorf("NewClient(%q) accepted", u)
 		}
+	}
+}
+
+// TestTunnel: a tunnel call upgrades to a raw stream joined to the
+// control plane's end (here an echo); an unknown tunnel is 404 and a call
+// without the upgrade 426.
+func TestTunnel(t *testing.T) {
+	f := newFake()
+	c, srv := serve(t, f, nil, Options{})
+	ctx := t.Context()
+	id, err := c.Register(ctx, Host{Name: "h1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Tunnel(ctx, id, "t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, msg := range []string{"RFB 003.008\n", strings.Repeat("x", 100000)} {
+		if _, err := s.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len(msg))
+		if _, err := io.ReadFull(s, got); err != nil || string(got) != msg {
+			t.Fatalf("echo of %d bytes: %v", len(msg), err)
+		}
+	}
+	if _, err := c.Tunnel(ctx, id, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown tunnel: %v", err)
+	}
+	resp, err := http.Post(srv.URL+"/host/v1/hosts/"+id+"/tunnels/t1", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUpgradeRequired {
+		t.Fatalf("tunnel without Upgrade: %d", resp.StatusCode)
 	}
 }

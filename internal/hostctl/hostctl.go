@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"sync"
 
 	"github.com/nubo-cloud/nubo/internal/compute"
 	"github.com/nubo-cloud/nubo/internal/fault"
@@ -38,6 +39,9 @@ type Control struct {
 	net    *network.Service
 	images compute.Images
 	log    *slog.Logger
+
+	tunMu   sync.Mutex
+	tunnels map[string]*pendingTunnel // tunnel ID → the DialVNC waiting for it
 }
 
 var _ hostapi.Control = (*Control)(nil)

@@ -839,3 +839,76 @@ func TestConsoleOutputThroughTheAgent(t *testing.T) {
 		t.Fatalf("a simulated host: %v after %v, want ErrNoConsole at once", err, time.Since(start))
 	}
 }
+
+// TestTunnelThroughTheAgent: DialVNC for a host of another machine
+// offers a tunnel request in the host's State; the agent's Tunnel call
+// joins the dialer to it (here the agent echoes). A simulated host, or an
+// agent that never answers, is compute.ErrNoConsole.
+func TestTunnelThroughTheAgent(t *testing.T) {
+	e := newEnv(t)
+	hostID := e.register("cmp-a", "10.1.0.1", false)
+	sv := e.server("vm1", "cmp-a", compute.CreateServerRequest{})
+	if _, err := e.ctl.Tunnel(e.ctx, hostID, "no-such-tunnel"); !errors.Is(err, hostapi.ErrNotFound) {
+		t.Fatalf("unknown tunnel: %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	go func() { // the agent
+		seen := map[string]bool{}
+		for ctx.Err() == nil {
+			st, err := e.ctl.State(ctx, hostID)
+			if err != nil {
+				return
+			}
+			for _, r := range st.Tunnels {
+				if seen[r.ID] || r.ServerID != sv.ID {
+					continue
+				}
+				seen[r.ID] = true
+				if _, err := e.ctl.Tunnel(ctx, "another-host", r.ID); !errors.Is(err, hostapi.ErrNotFound) {
+					t.Errorf("another host took the tunnel: %v", err)
+				}
+				end, err := e.ctl.Tunnel(ctx, hostID, r.ID)
+				if err != nil {
+					t.Error(err)
+					continue
+				}
+				go func() { _, _ = io.Copy(end, end); end.Close() }()
+			}
+			wctx, wcancel := context.WithTimeout(ctx, 200*time.Millisecond)
+			_, _ = e.ctl.Wait(wctx, st.Revision)
+			wcancel()
+		}
+	}()
+	conn, err := e.ctl.DialVNC(e.ctx, hostID, sv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Write([]byte("RFB 003.008\n")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 12)
+	if _, err := io.ReadFull(conn, got); err != nil || string(got) != "RFB 003.008\n" {
+		t.Fatalf("through the tunnel: %q %v", got, err)
+	}
+	conn.Close()
+	cancel()
+	if st, _ := e.ctl.State(e.ctx, hostID); len(st.Tunnels) != 0 {
+		t.Fatalf("tunnel requests left in the State: %+v", st.Tunnels)
+	}
+
+	old := hostctl.TunnelTimeout
+	hostctl.TunnelTimeout = 300 * time.Millisecond
+	defer func() { hostctl.TunnelTimeout = old }()
+	if _, err := e.ctl.DialVNC(e.ctx, hostID, sv.ID); !errors.Is(err, compute.ErrNoConsole) {
+		t.Fatalf("no agent: %v, want ErrNoConsole", err)
+	}
+	fake, err := e.comp.RegisterHost(e.ctx, compute.FakeHostSpec("sim"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ctl.DialVNC(e.ctx, fake.ID, sv.ID); !errors.Is(err, compute.ErrNoConsole) {
+		t.Fatalf("a simulated host: %v, want ErrNoConsole", err)
+	}
+}

@@ -23,7 +23,11 @@ func (c *Control) State(ctx context.Context, hostID string) (*hostapi.State, err
 		return nil, err
 	}
 	err = c.st.Read(ctx, func(tx store.ReadTx) (err error) {
-		st.Consoles, err = pendingConsoles(tx, hostID, time.Now())
+		now := time.Now()
+		if st.Consoles, err = pendingConsoles(tx, hostID, now); err != nil {
+			return err
+		}
+		st.Tunnels, err = pendingTunnels(tx, hostID, now)
 		return err
 	})
 	return st, err

@@ -52,6 +52,7 @@ func TestTwoHosts(t *testing.T) {
 		t.Fatalf("QEMU processes: h1 %v, h2 %v", qemuProcs(h1, ""), qemuProcs(h2, ""))
 	}
 	log := w.waitConsole(e, "FZ-E-DONE", 3*time.Minute)
+	t.Run("vnc-console-of-remote-host", func(t *testing.T) { checkVNCConsole(t, w, e) })
 	if !strings.Contains(log, "FZ-LEASE") {
 		t.Error("E got no DHCP lease across VXLAN (the DHCP server is on the network node h1)")
 	}
