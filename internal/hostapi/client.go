@@ -171,17 +171,9 @@ func (c *Client) Tunnel(ctx context.Context, hostID, tunnelID string) (io.ReadWr
 		}
 		req.Header.Set("Connection", "Upgrade")
 		req.Header.Set("Upgrade", TunnelProtocol)
-		tok := ""
-		if c.tokens != nil {
-			if tok, err = c.tokens.Token(ctx); err != nil {
-				return nil, fmt.Errorf("get token: %w", err)
-			}
-		}
-		if tok != "" {
-			req.Header.Set("X-Auth-Token", tok)
-		}
-		if c.UserAgent != "" {
-			req.Header.Set("User-Agent", c.UserAgent)
+		tok, err := c.authorize(ctx, req)
+		if err != nil {
+			return nil, err
 		}
 		resp, err := c.hc.Do(req)
 		if err != nil {
@@ -349,17 +341,9 @@ func (c *Client) do(ctx context.Context, build func(context.Context) (*http.Requ
 		if err != nil {
 			return nil, err
 		}
-		tok := ""
-		if c.tokens != nil {
-			if tok, err = c.tokens.Token(ctx); err != nil {
-				return nil, fmt.Errorf("get token: %w", err)
-			}
-		}
-		if tok != "" {
-			req.Header.Set("X-Auth-Token", tok)
-		}
-		if c.UserAgent != "" {
-			req.Header.Set("User-Agent", c.UserAgent)
+		tok, err := c.authorize(ctx, req)
+		if err != nil {
+			return nil, err
 		}
 		resp, err := c.hc.Do(req)
 		if err != nil {
@@ -375,6 +359,25 @@ func (c *Client) do(ctx context.Context, build func(context.Context) (*http.Requ
 		c.tokens.Invalidate(tok)
 	}
 	return nil, lastErr
+}
+
+// authorize sets req's X-Auth-Token (a token from c.tokens, if any) and
+// User-Agent, and returns the token sent.
+func (c *Client) authorize(ctx context.Context, req *http.Request) (string, error) {
+	tok := ""
+	if c.tokens != nil {
+		var err error
+		if tok, err = c.tokens.Token(ctx); err != nil {
+			return "", fmt.Errorf("get token: %w", err)
+		}
+	}
+	if tok != "" {
+		req.Header.Set("X-Auth-Token", tok)
+	}
+	if c.UserAgent != "" {
+		req.Header.Set("User-Agent", c.UserAgent)
+	}
+	return tok, nil
 }
 
 // readError turns a non-2xx response into a *StatusError and closes it.

@@ -66,40 +66,11 @@ func (c *Control) ConsoleOutput(ctx context.Context, hostID, serverID string, li
 	_, _ = rand.Read(b)
 	now := time.Now()
 	req := &consoleRequest{ID: hex.EncodeToString(b), HostID: hostID, ServerID: serverID, Lines: lines, CreatedAt: now}
-	var rev int64
-	err := c.st.Write(ctx, func(tx store.Tx) error {
-		h, err := store.Get[compute.Host](tx, compute.KindHost, hostID)
-		if errors.Is(err, store.ErrNotFound) || err == nil && !isReal(h) {
-			return compute.ErrNoConsole
-		}
-		if err != nil {
-			return err
-		}
-		old, err := store.List[consoleRequest](tx, kindConsoleRequest, store.ListOptions{Ref: hostID})
-		if err != nil {
-			return err
-		}
-		for _, o := range old { // requests whose asker gave up
-			if now.Sub(o.CreatedAt) >= consoleRequestTTL {
-				if err := tx.Delete(kindConsoleRequest, o.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-					return err
-				}
-			}
-		}
-		rev = tx.Revision()
-		return tx.Create(consoleRecord(req))
-	})
+	rev, err := c.offer(ctx, hostID, kindConsoleRequest, consoleRequestTTL, consoleRecord(req), now)
 	if err != nil {
 		return "", err
 	}
-	defer func() {
-		_ = c.st.Write(context.WithoutCancel(ctx), func(tx store.Tx) error {
-			if err := tx.Delete(kindConsoleRequest, req.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-			return nil
-		})
-	}()
+	defer c.withdraw(ctx, kindConsoleRequest, req.ID)
 	wctx, cancel := context.WithTimeout(ctx, ConsoleTimeout)
 	defer cancel()
 	for {
@@ -150,5 +121,48 @@ func (c *Control) ReportConsole(ctx context.Context, hostID string, r hostapi.Co
 		}
 		req.Answered, req.Output, req.NotFound, req.Error = true, r.Output, r.NotFound, r.Error
 		return tx.Update(consoleRecord(req))
+	})
+}
+
+// offer records rec, a request of kind to host hostID's agent, after
+// dropping that host's requests of kind older than ttl (their askers gave
+// up). compute.ErrNoConsole if hostID is not a real host. It returns the
+// revision the write was based on.
+func (c *Control) offer(ctx context.Context, hostID, kind string, ttl time.Duration, rec store.Record, now time.Time) (rev int64, err error) {
+	err = c.st.Write(ctx, func(tx store.Tx) error {
+		h, err := store.Get[compute.Host](tx, compute.KindHost, hostID)
+		if errors.Is(err, store.ErrNotFound) || err == nil && !isReal(h) {
+			return compute.ErrNoConsole
+		}
+		if err != nil {
+			return err
+		}
+		old, err := store.List[struct {
+			ID        string    `json:"id"`
+			CreatedAt time.Time `json:"created_at"`
+		}](tx, kind, store.ListOptions{Ref: hostID})
+		if err != nil {
+			return err
+		}
+		for _, o := range old {
+			if now.Sub(o.CreatedAt) >= ttl {
+				if err := tx.Delete(kind, o.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+			}
+		}
+		rev = tx.Revision()
+		return tx.Create(rec)
+	})
+	return rev, err
+}
+
+// withdraw deletes a request record once its asker is done with it.
+func (c *Control) withdraw(ctx context.Context, kind, id string) {
+	_ = c.st.Write(context.WithoutCancel(ctx), func(tx store.Tx) error {
+		if err := tx.Delete(kind, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return nil
 	})
 }

@@ -781,32 +781,22 @@ func TestConsoleOutputThroughTheAgent(t *testing.T) {
 	sv := e.server("vm1", "cmp-a", compute.CreateServerRequest{})
 
 	// An agent that answers every request it is offered once.
-	agent := func(ctx context.Context, answer func(hostapi.ConsoleRequest) hostapi.ConsoleReport) {
-		seen := map[string]bool{}
-		for ctx.Err() == nil {
-			st, err := e.ctl.State(ctx, hostID)
-			if err != nil {
-				return
-			}
-			for _, r := range st.Consoles {
-				if !seen[r.ID] {
-					seen[r.ID] = true
-					if err := e.ctl.ReportConsole(ctx, hostID, answer(r)); err != nil {
-						t.Error(err)
-					}
-				}
-			}
-			wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-			_, _ = e.ctl.Wait(wctx, st.Revision)
-			cancel()
-		}
-	}
 	ctx, cancel := context.WithCancel(e.ctx)
-	go agent(ctx, func(r hostapi.ConsoleRequest) hostapi.ConsoleReport {
-		if r.ServerID != sv.ID {
-			return hostapi.ConsoleReport{ID: r.ID, NotFound: true}
+	seen := map[string]bool{}
+	go e.agentLoop(ctx, hostID, func(st *hostapi.State) {
+		for _, r := range st.Consoles {
+			if seen[r.ID] {
+				continue
+			}
+			seen[r.ID] = true
+			rep := hostapi.ConsoleReport{ID: r.ID, Output: fmt.Sprintf("last %d lines of %s", r.Lines, r.ServerID)}
+			if r.ServerID != sv.ID {
+				rep = hostapi.ConsoleReport{ID: r.ID, NotFound: true}
+			}
+			if err := e.ctl.ReportConsole(ctx, hostID, rep); err != nil {
+				t.Error(err)
+			}
 		}
-		return hostapi.ConsoleReport{ID: r.ID, Output: fmt.Sprintf("last %d lines of %s", r.Lines, r.ServerID)}
 	})
 	out, err := e.ctl.ConsoleOutput(e.ctx, hostID, sv.ID, 5)
 	if err != nil || out != "last 5 lines of "+sv.ID {
@@ -854,33 +844,24 @@ func TestTunnelThroughTheAgent(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
-	go func() { // the agent
-		seen := map[string]bool{}
-		for ctx.Err() == nil {
-			st, err := e.ctl.State(ctx, hostID)
+	seen := map[string]bool{}
+	go e.agentLoop(ctx, hostID, func(st *hostapi.State) {
+		for _, r := range st.Tunnels {
+			if seen[r.ID] || r.ServerID != sv.ID {
+				continue
+			}
+			seen[r.ID] = true
+			if _, err := e.ctl.Tunnel(ctx, "another-host", r.ID); !errors.Is(err, hostapi.ErrNotFound) {
+				t.Errorf("another host took the tunnel: %v", err)
+			}
+			end, err := e.ctl.Tunnel(ctx, hostID, r.ID)
 			if err != nil {
-				return
+				t.Error(err)
+				continue
 			}
-			for _, r := range st.Tunnels {
-				if seen[r.ID] || r.ServerID != sv.ID {
-					continue
-				}
-				seen[r.ID] = true
-				if _, err := e.ctl.Tunnel(ctx, "another-host", r.ID); !errors.Is(err, hostapi.ErrNotFound) {
-					t.Errorf("another host took the tunnel: %v", err)
-				}
-				end, err := e.ctl.Tunnel(ctx, hostID, r.ID)
-				if err != nil {
-					t.Error(err)
-					continue
-				}
-				go func() { _, _ = io.Copy(end, end); end.Close() }()
-			}
-			wctx, wcancel := context.WithTimeout(ctx, 200*time.Millisecond)
-			_, _ = e.ctl.Wait(wctx, st.Revision)
-			wcancel()
+			go func() { _, _ = io.Copy(end, end); end.Close() }()
 		}
-	}()
+	})
 	conn, err := e.ctl.DialVNC(e.ctx, hostID, sv.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -910,5 +891,20 @@ func TestTunnelThroughTheAgent(t *testing.T) {
 	}
 	if _, err := e.ctl.DialVNC(e.ctx, fake.ID, sv.ID); !errors.Is(err, compute.ErrNoConsole) {
 		t.Fatalf("a simulated host: %v, want ErrNoConsole", err)
+	}
+}
+
+// agentLoop plays a host agent's loop until ctx ends: each State of
+// hostID goes to handle, then it waits for the next change.
+func (e *env) agentLoop(ctx context.Context, hostID string, handle func(*hostapi.State)) {
+	for ctx.Err() == nil {
+		st, err := e.ctl.State(ctx, hostID)
+		if err != nil {
+			return
+		}
+		handle(st)
+		wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		_, _ = e.ctl.Wait(wctx, st.Revision)
+		cancel()
 	}
 }

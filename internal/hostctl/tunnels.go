@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"io"
 	"net"
 	"time"
@@ -82,38 +81,10 @@ func (c *Control) DialVNC(ctx context.Context, hostID, serverID string) (net.Con
 		}
 		c.tunMu.Unlock()
 	}()
-	err := c.st.Write(ctx, func(tx store.Tx) error {
-		h, err := store.Get[compute.Host](tx, compute.KindHost, hostID)
-		if errors.Is(err, store.ErrNotFound) || err == nil && !isReal(h) {
-			return compute.ErrNoConsole
-		}
-		if err != nil {
-			return err
-		}
-		old, err := store.List[tunnelRequest](tx, kindTunnelRequest, store.ListOptions{Ref: hostID})
-		if err != nil {
-			return err
-		}
-		for _, o := range old { // requests whose dialer gave up
-			if now.Sub(o.CreatedAt) >= TunnelTimeout {
-				if err := tx.Delete(kindTunnelRequest, o.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-					return err
-				}
-			}
-		}
-		return tx.Create(tunnelRecord(req))
-	})
-	if err != nil {
+	if _, err := c.offer(ctx, hostID, kindTunnelRequest, TunnelTimeout, tunnelRecord(req), now); err != nil {
 		return nil, err
 	}
-	defer func() {
-		_ = c.st.Write(context.WithoutCancel(ctx), func(tx store.Tx) error {
-			if err := tx.Delete(kindTunnelRequest, req.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-			return nil
-		})
-	}()
+	defer c.withdraw(ctx, kindTunnelRequest, req.ID)
 	t := time.NewTimer(TunnelTimeout)
 	defer t.Stop()
 	select {

@@ -250,11 +250,8 @@ func TestCompute_ConsoleProxy(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "vnc_lite.html"), []byte("<html><title>noVNC</title><script src=\"app/ui.js\"></script></html>"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := cloudtest.NewWith(t, func(cfg *cloud.Config) { cfg.NoVNCDir = dir }, slog.New(slog.DiscardHandler))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = c.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	c := runCloud(t, func(cfg *cloud.Config) { cfg.NoVNCDir = dir })
+	ctx := context.Background()
 	img := uploadImage(t, c)
 	sc := computeClient(t, c, "2.37")
 	s := bootServer(t, sc, img, "console")
@@ -289,11 +286,8 @@ func TestCompute_ConsoleProxy(t *testing.T) {
 // fails, the server stays where it was), as in Nova.
 func TestServers_MovesAcrossZones(t *testing.T) {
 	t.Parallel()
-	c := cloudtest.NewWith(t, func(cfg *cloud.Config) { cfg.FakeHosts = 2 }, slog.New(slog.DiscardHandler))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = c.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	c := runCloud(t, func(cfg *cloud.Config) { cfg.FakeHosts = 2 })
+	ctx := context.Background()
 	img := uploadImage(t, c)
 	sc := computeClient(t, c, "2.56")
 
@@ -364,11 +358,7 @@ func eventually(t *testing.T, within time.Duration, cond func() bool) {
 // scheduler hints place servers with or away from the servers they name.
 func TestServers_SameAndDifferentHostHints(t *testing.T) {
 	t.Parallel()
-	c := cloudtest.NewWith(t, func(cfg *cloud.Config) { cfg.FakeHosts = 2 }, slog.New(slog.DiscardHandler))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = c.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	c := runCloud(t, func(cfg *cloud.Config) { cfg.FakeHosts = 2 })
 	img := uploadImage(t, c)
 	sc := computeClient(t, c, "2.37")
 	host := func(id string) string { return serverDetail(t, sc, id)["OS-EXT-SRV-ATTR:host"].(string) }
@@ -400,4 +390,16 @@ func TestServers_SameAndDifferentHostHints(t *testing.T) {
 	}
 	create("bad", map[string]any{"same_host": "not-a-uuid"}, http.StatusBadRequest)
 	create("bad", map[string]any{"different_host": []any{a, 7}}, http.StatusBadRequest)
+}
+
+// runCloud starts an in-process cloud configured by configure, running
+// until the test ends.
+func runCloud(t *testing.T, configure func(*cloud.Config)) *cloudtest.Cloud {
+	t.Helper()
+	c := cloudtest.NewWith(t, configure, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return c
 }
