@@ -79,12 +79,7 @@ func Register(mux *http.ServeMux, v *volume.Service, auth apihttp.Authenticator,
 	h("PUT /volumes/{id}", a.updateVolume)
 	h("DELETE /volumes/{id}", a.deleteVolume)
 	h("POST /volumes/{id}/action", a.volumeAction)
-	h("GET /volumes/{id}/metadata", a.getVolumeMetadata)
-	h("POST /volumes/{id}/metadata", a.mergeVolumeMetadata)
-	h("PUT /volumes/{id}/metadata", a.replaceVolumeMetadata)
-	h("GET /volumes/{id}/metadata/{key}", a.getVolumeMetadataKey)
-	h("PUT /volumes/{id}/metadata/{key}", a.putVolumeMetadataKey)
-	h("DELETE /volumes/{id}/metadata/{key}", a.deleteVolumeMetadataKey)
+	metadataAPI{noun: "Volume", get: v.Metadata, set: v.SetMetadata, del: v.DeleteMetadata}.register(h, "/volumes")
 
 	// Snapshots.
 	h("POST /snapshots", a.createSnapshot)
@@ -94,12 +89,7 @@ func Register(mux *http.ServeMux, v *volume.Service, auth apihttp.Authenticator,
 	h("PUT /snapshots/{id}", a.updateSnapshot)
 	h("DELETE /snapshots/{id}", a.deleteSnapshot)
 	h("POST /snapshots/{id}/action", a.snapshotAction)
-	h("GET /snapshots/{id}/metadata", a.getSnapshotMetadata)
-	h("POST /snapshots/{id}/metadata", a.mergeSnapshotMetadata)
-	h("PUT /snapshots/{id}/metadata", a.replaceSnapshotMetadata)
-	h("GET /snapshots/{id}/metadata/{key}", a.getSnapshotMetadataKey)
-	h("PUT /snapshots/{id}/metadata/{key}", a.putSnapshotMetadataKey)
-	h("DELETE /snapshots/{id}/metadata/{key}", a.deleteSnapshotMetadataKey)
+	metadataAPI{noun: "Snapshot", get: a.snapshotMetadata, set: v.SetSnapshotMetadata, del: v.DeleteSnapshotMetadata}.register(h, "/snapshots")
 
 	// Volume types, extra specs, access.
 	h("POST /types", a.createType)

@@ -1,6 +1,7 @@
 package cinder
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 
@@ -193,75 +194,11 @@ func (a *api) snapshotAction(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// Snapshot metadata.
-
-func (a *api) getSnapshotMetadata(w http.ResponseWriter, r *http.Request) error {
-	sn, err := a.v.GetSnapshot(r.Context(), r.PathValue("id"))
+// snapshotMetadata reads a snapshot's metadata (for metadataAPI).
+func (a *api) snapshotMetadata(ctx context.Context, id string) (map[string]string, error) {
+	sn, err := a.v.GetSnapshot(ctx, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	apihttp.WriteJSON(w, http.StatusOK, map[string]any{"metadata": orEmpty(sn.Metadata)})
-	return nil
-}
-
-func (a *api) setSnapshotMetadata(w http.ResponseWriter, r *http.Request, replace bool) error {
-	m, err := body(w, r, "")
-	if err != nil {
-		return err
-	}
-	if _, ok := m["metadata"]; !ok {
-		return badRequest("Malformed request body")
-	}
-	md, err := strMap(m, "metadata")
-	if err != nil {
-		return err
-	}
-	out, err := a.v.SetSnapshotMetadata(r.Context(), r.PathValue("id"), md, replace)
-	if err != nil {
-		return err
-	}
-	apihttp.WriteJSON(w, http.StatusOK, map[string]any{"metadata": out})
-	return nil
-}
-
-func (a *api) mergeSnapshotMetadata(w http.ResponseWriter, r *http.Request) error {
-	return a.setSnapshotMetadata(w, r, false)
-}
-
-func (a *api) replaceSnapshotMetadata(w http.ResponseWriter, r *http.Request) error {
-	return a.setSnapshotMetadata(w, r, true)
-}
-
-func (a *api) getSnapshotMetadataKey(w http.ResponseWriter, r *http.Request) error {
-	sn, err := a.v.GetSnapshot(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	k := r.PathValue("key")
-	val, ok := sn.Metadata[k]
-	if !ok {
-		return fault.New(fault.NotFound, "Snapshot %s has no metadata with key %s.", sn.ID, k)
-	}
-	apihttp.WriteJSON(w, http.StatusOK, map[string]any{"meta": map[string]string{k: val}})
-	return nil
-}
-
-func (a *api) putSnapshotMetadataKey(w http.ResponseWriter, r *http.Request) error {
-	md, err := metaItem(w, r)
-	if err != nil {
-		return err
-	}
-	if _, err := a.v.SetSnapshotMetadata(r.Context(), r.PathValue("id"), md, false); err != nil {
-		return err
-	}
-	apihttp.WriteJSON(w, http.StatusOK, map[string]any{"meta": md})
-	return nil
-}
-
-func (a *api) deleteSnapshotMetadataKey(w http.ResponseWriter, r *http.Request) error {
-	if err := a.v.DeleteSnapshotMetadata(r.Context(), r.PathValue("id"), r.PathValue("key")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
+	return sn.Metadata, nil
 }

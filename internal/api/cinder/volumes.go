@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/nubo-cloud/nubo/internal/api/apihttp"
-	"github.com/nubo-cloud/nubo/internal/fault"
 	"github.com/nubo-cloud/nubo/internal/volume"
 )
 
@@ -330,107 +329,5 @@ func (a *api) deleteVolume(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.WriteHeader(http.StatusAccepted)
-	return nil
-}
-
-// Metadata.
-
-func (a *api) getVolumeMetadata(w http.ResponseWriter, r *http.Request) error {
-	md, err := a.v.Metadata(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	apihttp.WriteJSON(w, http.StatusOK, map[string]any{"metadata": orEmpty(md)})
-	return nil
-}
-
-func orEmpty(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return m
-}
-
-func (a *api) setVolumeMetadata(w http.ResponseWriter, r *http.Request, replace bool) error {
-	m, err := body(w, r, "")
-	if err != nil {
-		return err
-	}
-	if _, ok := m["metadata"]; !ok {
-		return badRequest("Malformed request body")
-	}
-	md, err := strMap(m, "metadata")
-	if err != nil {
-		return err
-	}
-	out, err := a.v.SetMetadata(r.Context(), r.PathValue("id"), md, replace)
-	if err != nil {
-		return err
-	}
-	apihttp.WriteJSON(w, http.StatusOK, map[string]any{"metadata": out})
-	return nil
-}
-
-func (a *api) mergeVolumeMetadata(w http.ResponseWriter, r *http.Request) error {
-	return a.setVolumeMetadata(w, r, false)
-}
-
-func (a *api) replaceVolumeMetadata(w http.ResponseWriter, r *http.Request) error {
-	return a.setVolumeMetadata(w, r, true)
-}
-
-func (a *api) getVolumeMetadataKey(w http.ResponseWriter, r *http.Request) error {
-	md, err := a.v.Metadata(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	k := r.PathValue("key")
-	val, ok := md[k]
-	if !ok {
-		return fault.New(fault.NotFound, "Volume %s has no metadata with key %s.", r.PathValue("id"), k)
-	}
-	apihttp.WriteJSON(w, http.StatusOK, map[string]any{"meta": map[string]string{k: val}})
-	return nil
-}
-
-// metaItem reads {"meta": {key: value}} whose one key must match the URL.
-func metaItem(w http.ResponseWriter, r *http.Request) (map[string]string, error) {
-	m, err := body(w, r, "")
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := m["meta"]; !ok {
-		return nil, badRequest("Malformed request body")
-	}
-	md, err := strMap(m, "meta")
-	if err != nil {
-		return nil, err
-	}
-	if len(md) > 1 {
-		return nil, badRequest("Request body contains too many items")
-	}
-	if _, ok := md[r.PathValue("key")]; !ok {
-		return nil, badRequest("Request body and URI mismatch")
-	}
-	return md, nil
-}
-
-func (a *api) putVolumeMetadataKey(w http.ResponseWriter, r *http.Request) error {
-	md, err := metaItem(w, r)
-	if err != nil {
-		return err
-	}
-	if _, err := a.v.SetMetadata(r.Context(), r.PathValue("id"), md, false); err != nil {
-		return err
-	}
-	apihttp.WriteJSON(w, http.StatusOK, map[string]any{"meta": md})
-	return nil
-}
-
-func (a *api) deleteVolumeMetadataKey(w http.ResponseWriter, r *http.Request) error {
-	if err := a.v.DeleteMetadata(r.Context(), r.PathValue("id"), r.PathValue("key")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
 	return nil
 }
