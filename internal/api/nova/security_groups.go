@@ -198,18 +198,32 @@ func limitOffset[T any](r *http.Request, list []T) ([]T, error) {
 	return list[:min(limit, len(list))], nil
 }
 
-func (a *api) getSecurityGroup(w http.ResponseWriter, r *http.Request) error {
+// sgTarget starts the handlers of one security group or rule: the proxy,
+// the ID from the path (a UUID, else 400) and, when lookup, the group
+// (404 in Nova's words when it does not exist).
+func (a *api) sgTarget(r *http.Request, lookup bool) (Proxy, string, *ProxySecurityGroup, error) {
 	p, err := a.px()
 	if err != nil {
-		return err
+		return nil, "", nil, err
 	}
 	id := r.PathValue("id")
 	if err := sgValidateID(id); err != nil {
-		return err
+		return nil, "", nil, err
+	}
+	if !lookup {
+		return p, id, nil, nil
 	}
 	g, err := p.GetSecurityGroup(r.Context(), id)
 	if err != nil {
-		return sgNotFound(err, id)
+		return nil, "", nil, sgNotFound(err, id)
+	}
+	return p, id, g, nil
+}
+
+func (a *api) getSecurityGroup(w http.ResponseWriter, r *http.Request) error {
+	p, _, g, err := a.sgTarget(r, true)
+	if err != nil {
+		return err
 	}
 	idx, _, err := a.sgIndex(r, p)
 	if err != nil {
@@ -260,16 +274,9 @@ func sgWriteFault(err error) error {
 }
 
 func (a *api) updateSecurityGroup(w http.ResponseWriter, r *http.Request) error {
-	p, err := a.px()
+	p, id, _, err := a.sgTarget(r, true)
 	if err != nil {
 		return err
-	}
-	id := r.PathValue("id")
-	if err := sgValidateID(id); err != nil {
-		return err
-	}
-	if _, err := p.GetSecurityGroup(r.Context(), id); err != nil {
-		return sgNotFound(err, id)
 	}
 	m, err := sgBody(w, r, "security_group")
 	if err != nil {
@@ -296,16 +303,9 @@ func (a *api) updateSecurityGroup(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (a *api) deleteSecurityGroup(w http.ResponseWriter, r *http.Request) error {
-	p, err := a.px()
+	p, id, _, err := a.sgTarget(r, true)
 	if err != nil {
 		return err
-	}
-	id := r.PathValue("id")
-	if err := sgValidateID(id); err != nil {
-		return err
-	}
-	if _, err := p.GetSecurityGroup(r.Context(), id); err != nil {
-		return sgNotFound(err, id)
 	}
 	if err := p.DeleteSecurityGroup(r.Context(), id); err != nil {
 		return sgWriteFault(sgNotFound(err, id))
@@ -469,12 +469,8 @@ func (a *api) createSecurityGroupRule(w http.ResponseWriter, r *http.Request) er
 }
 
 func (a *api) deleteSecurityGroupRule(w http.ResponseWriter, r *http.Request) error {
-	p, err := a.px()
+	p, id, _, err := a.sgTarget(r, false)
 	if err != nil {
-		return err
-	}
-	id := r.PathValue("id")
-	if err := sgValidateID(id); err != nil {
 		return err
 	}
 	if err := p.DeleteSecurityGroupRule(r.Context(), id); err != nil {
