@@ -148,6 +148,27 @@ func (p novaProxy) ListFloatingIPs(ctx context.Context) ([]nova.ProxyFloatingIP,
 	return out, nil
 }
 
+func (p novaProxy) FloatingAddresses(ctx context.Context, portIDs []string) (map[string][]string, error) {
+	if len(portIDs) == 0 {
+		return nil, nil
+	}
+	want := make(map[string]bool, len(portIDs))
+	for _, id := range portIDs {
+		want[id] = true
+	}
+	list, err := p.net.ListFloatingIPs(asAdmin(ctx))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, f := range list {
+		if f.PortID != "" && want[f.PortID] {
+			out[f.PortID] = append(out[f.PortID], f.FloatingIPAddress)
+		}
+	}
+	return out, nil
+}
+
 func (p novaProxy) GetFloatingIP(ctx context.Context, id string) (*nova.ProxyFloatingIP, error) {
 	f, err := p.net.GetFloatingIP(ctx, id)
 	if err != nil {

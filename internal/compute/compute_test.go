@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -193,5 +194,19 @@ func TestBootstrap_Idempotent(t *testing.T) {
 	s.Bootstrap(context.Background(), BootstrapConfig{ControlHost: "ctl"})
 	if _, err := s.GetFlavor(admin(), "42"); !fault.Is(err, fault.NotFound) {
 		t.Fatalf("deleted flavor came back: %v", err)
+	}
+}
+
+func TestSanitizeHostname(t *testing.T) {
+	for in, want := range map[string]string{
+		"guest-instance-1.domain.com": "guest-instance-1-domain-com",
+		"My Server_01":                "my-server-01",
+		"..édge..":                    "dge",
+		"-_ .":                        "server",
+		"a" + strings.Repeat("b", 70): "a" + strings.Repeat("b", 62),
+	} {
+		if got := sanitizeHostname(in); got != want {
+			t.Errorf("sanitizeHostname(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -93,7 +93,9 @@ var hostnameBad = regexp.MustCompile(`[^a-z0-9-]+`)
 
 // sanitizeHostname turns a display name into a hostname, as Nova does.
 func sanitizeHostname(name string) string {
-	h := strings.ToLower(strings.ReplaceAll(strings.ReplaceAll(name, " ", "-"), "_", "-"))
+	// Spaces, underscores and periods become dashes (periods since Nova
+	// 23: a hostname is one DNS label).
+	h := strings.ToLower(strings.NewReplacer(" ", "-", "_", "-", ".", "-").Replace(name))
 	h = hostnameBad.ReplaceAllString(h, "")
 	h = strings.Trim(h, ".-")
 	if len(h) > 63 {

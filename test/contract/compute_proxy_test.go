@@ -192,12 +192,35 @@ func TestComputeProxy_FloatingIPs(t *testing.T) {
 	if shown.F.InstanceID == nil || *shown.F.InstanceID != sv.ID || shown.F.FixedIP == nil {
 		t.Fatalf("associated = %+v", shown.F)
 	}
+	// The server's addresses show the floating IP after the fixed one, on
+	// the port's network (show, detail list, /ips), as Nova's cache does.
+	addrs := func(v map[string]any) []any { a, _ := v["addresses"].(map[string]any)["fip-net"].([]any); return a }
+	detail := serverDetail(t, sc, sv.ID)
+	var listed struct {
+		S []map[string]any `json:"servers"`
+	}
+	ok(t, getJSON(t, sc, "servers/detail?name=^f1$", &listed))
+	var ips struct {
+		A map[string]any `json:"addresses"`
+	}
+	ok(t, getJSON(t, sc, "servers/"+sv.ID+"/ips", &ips))
+	for what, got := range map[string][]any{"show": addrs(detail), "detail list": addrs(listed.S[0]), "ips": addrs(map[string]any{"addresses": ips.A})} {
+		if len(got) != 2 || got[1].(map[string]any)["addr"] != made.F.IP || got[0].(map[string]any)["addr"] != *shown.F.FixedIP {
+			t.Fatalf("%s addresses = %+v, want the fixed then the floating %s", what, got, made.F.IP)
+		}
+	}
+	if fl := addrs(detail)[1].(map[string]any); fl["OS-EXT-IPS:type"] != "floating" || fl["OS-EXT-IPS-MAC:mac_addr"] != addrs(detail)[0].(map[string]any)["OS-EXT-IPS-MAC:mac_addr"] {
+		t.Fatalf("floating address = %+v", fl)
+	}
 	// A second floating IP on the same port is 400; unknown addresses 404.
 	wantStatus(t, action(map[string]any{"addFloatingIp": map[string]string{"address": def.F.IP}}), http.StatusBadRequest)
 	wantStatus(t, action(map[string]any{"addFloatingIp": map[string]string{"address": "0.0.0.0"}}), http.StatusNotFound)
 	wantStatus(t, action(map[string]any{"removeFloatingIp": map[string]string{"address": "0.0.0.0"}}), http.StatusNotFound)
 	wantStatus(t, action(map[string]any{"removeFloatingIp": map[string]string{"address": def.F.IP}}), http.StatusConflict)
 	ok(t, action(map[string]any{"removeFloatingIp": map[string]string{"address": made.F.IP}}))
+	if got := addrs(serverDetail(t, sc, sv.ID)); len(got) != 1 {
+		t.Fatalf("addresses after removeFloatingIp = %+v", got)
+	}
 	ok(t, getJSON(t, sc, "os-floating-ips/"+made.F.ID, &shown))
 	if shown.F.InstanceID != nil || shown.F.FixedIP != nil {
 		t.Fatalf("disassociated = %+v", shown.F)

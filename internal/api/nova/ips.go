@@ -16,7 +16,7 @@ func (a *api) listIPs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	apihttp.WriteJSON(w, http.StatusOK, map[string]any{"addresses": addressesView(sv, false)})
+	apihttp.WriteJSON(w, http.StatusOK, map[string]any{"addresses": addressesView(sv, false, a.floating(r, sv))})
 	return nil
 }
 
@@ -27,7 +27,7 @@ func (a *api) listIPsByNetwork(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	net := r.PathValue("network")
-	all := addressesView(sv, false)
+	all := addressesView(sv, false, a.floating(r, sv))
 	list, ok := all[net]
 	if !ok {
 		return notFoundf("There are no instance interfaces on network %s.", net)

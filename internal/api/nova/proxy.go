@@ -69,6 +69,11 @@ type Proxy interface {
 	AssociateFloatingIP(ctx context.Context, id, portID, fixedIP string) error
 	DeleteFloatingIP(ctx context.Context, id string) error
 
+	// FloatingAddresses returns the floating addresses bound to each of
+	// portIDs (for the servers' views: Nova's network info cache shows
+	// them next to the fixed ones), whoever owns the floating IPs.
+	FloatingAddresses(ctx context.Context, portIDs []string) (map[string][]string, error)
+
 	ServerPorts(ctx context.Context, serverID string) ([]ProxyPort, error)
 	SetPortSecurityGroups(ctx context.Context, portID string, groupIDs []string) error
 

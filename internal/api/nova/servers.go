@@ -35,7 +35,7 @@ func hostID(sv *compute.Server) string {
 	return hex.EncodeToString(h[:])
 }
 
-func addressesView(sv *compute.Server, detail bool) map[string]any {
+func addressesView(sv *compute.Server, detail bool, floating map[string][]string) map[string]any {
 	out := map[string]any{}
 	for _, p := range sv.Ports {
 		name := p.NetworkName
@@ -43,13 +43,23 @@ func addressesView(sv *compute.Server, detail bool) map[string]any {
 			name = p.NetworkID
 		}
 		list, _ := out[name].([]map[string]any)
-		for _, ip := range p.FixedIPs {
-			a := map[string]any{"version": ip.Version, "addr": ip.IPAddress}
+		add := func(addr string, version int, typ string) {
+			a := map[string]any{"version": version, "addr": addr}
 			if detail {
-				a["OS-EXT-IPS:type"] = "fixed"
+				a["OS-EXT-IPS:type"] = typ
 				a["OS-EXT-IPS-MAC:mac_addr"] = p.MAC
 			}
 			list = append(list, a)
+		}
+		for _, ip := range p.FixedIPs {
+			add(ip.IPAddress, ip.Version, "fixed")
+		}
+		for _, f := range floating[p.ID] { // after the fixed ones, under the port's network, as Nova
+			v := 4
+			if strings.Contains(f, ":") {
+				v = 6
+			}
+			add(f, v, "floating")
 		}
 		if list == nil {
 			list = []map[string]any{}
@@ -61,7 +71,31 @@ func addressesView(sv *compute.Server, detail bool) map[string]any {
 
 // serverView renders a server as Nova's show/detail body at the request's
 // microversion. show adds what only single-server views carry (2.71).
-func (a *api) serverView(r *http.Request, sv *compute.Server, show bool) map[string]any {
+// floating returns the floating addresses bound to the ports of servers
+// (nil without the networking service, or if it fails: the view then
+// shows the fixed addresses only).
+func (a *api) floating(r *http.Request, servers ...*compute.Server) map[string][]string {
+	if a.proxy == nil {
+		return nil
+	}
+	var ports []string
+	for _, sv := range servers {
+		for _, p := range sv.Ports {
+			ports = append(ports, p.ID)
+		}
+	}
+	if len(ports) == 0 {
+		return nil
+	}
+	fl, err := a.proxy.FloatingAddresses(r.Context(), ports)
+	if err != nil {
+		a.Log.WarnContext(r.Context(), "floating addresses for the server view", "err", err)
+		return nil
+	}
+	return fl
+}
+
+func (a *api) serverView(r *http.Request, sv *compute.Server, show bool, floating map[string][]string) map[string]any {
 	v := mv(r)
 	admin := isAdmin(r)
 	md := sv.Metadata
@@ -93,7 +127,7 @@ func (a *api) serverView(r *http.Request, sv *compute.Server, show bool) map[str
 		"id": sv.ID, "name": sv.Name, "status": sv.Status, "tenant_id": sv.ProjectID, "user_id": sv.UserID,
 		"metadata": md, "hostId": hostID(sv), "image": img, "flavor": flavor,
 		"created": sv.CreatedAt.UTC().Format(serverTime), "updated": sv.UpdatedAt.UTC().Format(serverTime),
-		"addresses": addressesView(sv, true), "accessIPv4": sv.AccessIPv4, "accessIPv6": sv.AccessIPv6,
+		"addresses": addressesView(sv, true, floating), "accessIPv4": sv.AccessIPv4, "accessIPv6": sv.AccessIPv6,
 		"links": linkSelf(r, "servers", sv.ID), "OS-DCF:diskConfig": sv.DiskConfig,
 		"key_name":               sv.KeyName,
 		"OS-SRV-USG:launched_at": tsPtr(sv.LaunchedAt), "OS-SRV-USG:terminated_at": tsPtr(sv.TerminatedAt),
@@ -187,7 +221,7 @@ func (a *api) getServer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	apihttp.WriteJSON(w, http.StatusOK, map[string]any{"server": a.serverView(r, sv, true)})
+	apihttp.WriteJSON(w, http.StatusOK, map[string]any{"server": a.serverView(r, sv, true, a.floating(r, sv))})
 	return nil
 }
 
@@ -296,10 +330,18 @@ func (a *api) serverList(w http.ResponseWriter, r *http.Request, detail bool) er
 		return err
 	}
 	out := make([]map[string]any, 0, len(page.Items))
+	var floating map[string][]string
+	if detail {
+		svs := make([]*compute.Server, len(page.Items))
+		for i := range page.Items {
+			svs[i] = &page.Items[i]
+		}
+		floating = a.floating(r, svs...)
+	}
 	for i := range page.Items {
 		sv := &page.Items[i]
 		if detail {
-			out = append(out, a.serverView(r, sv, false))
+			out = append(out, a.serverView(r, sv, false, floating))
 		} else {
 			out = append(out, map[string]any{"id": sv.ID, "name": sv.Name, "links": linkSelf(r, "servers", sv.ID)})
 		}
@@ -797,10 +839,11 @@ func (a *api) updateServer(w http.ResponseWriter, r *http.Request) error {
 // updateView is the body of update and rebuild: before 2.75 the show view
 // without the detail-only fields; addresses are never extended.
 func (a *api) updateView(r *http.Request, sv *compute.Server) map[string]any {
-	v := a.serverView(r, sv, true)
+	floating := a.floating(r, sv)
+	v := a.serverView(r, sv, true, floating)
 	// Nova shows addresses without the OS-EXT-IPS fields here
 	// (extend_address=False), whatever the microversion.
-	v["addresses"] = addressesView(sv, false)
+	v["addresses"] = addressesView(sv, false, floating)
 	if mv(r).AtLeast(2, 75) {
 		return v
 	}
