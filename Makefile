@@ -5,10 +5,10 @@ BIN       ?= bin/nubo
 export TEST_POSTGRES_URL
 
 .DEFAULT_GOAL := help
-.PHONY: help build test conformance cli check bench
+.PHONY: help build test conformance conformance-guests cli check bench
 
 help: ## list the targets
-	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-19s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 build: ## build bin/nubo
 	$(GO) build -o $(BIN) ./cmd/nubo
@@ -23,10 +23,13 @@ test: ## go vet, gofmt check, go test ./... (TEST_POSTGRES_URL adds the PostgreS
 conformance: build ## Tempest: every test in test/tempest/pass.txt must pass (needs ../shared)
 	NUBO_BIN=$(abspath $(BIN)) bash test/tempest/run.sh
 
+conformance-guests: build ## Tempest with SSH into real QEMU guests: test/tempest/pass-guests.txt against nubo up --compute-driver qemu in a private netns (root)
+	NUBO_BIN=$(abspath $(BIN)) bash test/tempest/run-guests.sh
+
 cli: build ## drive the real openstack CLI against nubo up (test/cli, -tags cli)
 	NUBO_BIN=$(abspath $(BIN)) $(GO) test -tags cli -count=1 -v ./test/cli/
 
-check: test conformance cli e2e-netns e2e-qemu e2e ## everything CI runs: test + conformance + cli + e2e-netns + e2e-qemu + e2e
+check: test conformance conformance-guests cli e2e-netns e2e-qemu e2e ## everything CI runs: test + conformance + conformance-guests + cli + e2e-netns + e2e-qemu + e2e
 
 bench: build ## benchmark bin/nubo (cmd/nubo-bench starts its own nubo up); BENCH_ARGS adds flags
 	$(GO) run ./cmd/nubo-bench --nubo $(abspath $(BIN)) $(BENCH_ARGS)

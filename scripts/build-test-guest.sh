@@ -19,7 +19,7 @@
 # works. Idempotent: it does nothing when the outputs exist and were built by this same
 # script (.stamp holds the script's sha256).
 #
-# Needs: apt-get (download only: the kernel and busybox packages are NOT installed),
+# Needs: apt-get (download only: the kernel, busybox and dropbear packages are NOT installed),
 # dpkg-deb, depmod/modprobe (package kmod), cpio, gzip, and for disk.img mkfs.vfat
 # (dosfstools), mcopy (mtools), syslinux (syslinux) and mbr.bin (syslinux-common); no loop
 # device, no mount. Installs nothing (scripts/install-deps.sh does). Run `apt-get update`
@@ -42,13 +42,23 @@
 #                           marker), from the config drive (<src> = its device) or the
 #                           metadata service (<src> = metadata); user data starting with #!
 #                           then runs, its output going to the console
-#   FZ-READY                boot finished; with a NIC, the guest now serves HTTP on ports
-#                           80 and 22 (busybox httpd: index.html = its hostname) and TCP echo
-#                           on port 7 (busybox nc -ll -e cat)
+#   FZ-READY                boot finished; with a NIC, the guest now serves HTTP on port 80
+#                           (busybox httpd: index.html = its hostname) and TCP echo on port 7
+#                           (busybox nc -ll -e cat)
+#   FZ-SSH <fingerprint>    (only with a NIC) dropbear (Debian's dropbear-bin) listens on port
+#                           22 with an ed25519 host key made at boot by dropbearkey; root logs
+#                           in with the keys of meta_data.json, never with a password. Started
+#                           in the background right after the metadata: the key waits for the
+#                           kernel's random pool, so this may come after FZ-READY
 #   FZ-BLK [ vda:serial … ] the virtio disks, printed at boot and whenever the set changes
 #                           (partitions such as disk.img's vda1 are not listed)
 #   FZ-NET [ eth0:mac … ]   the NICs, likewise (printed before DHCP starts)
 #   FZ-POWEROFF             the ACPI power button was pressed; the guest powers off
+# meta_data.json (the config drive's, then the metadata service's, which wins) is applied as
+# cloud-init would: its "hostname" becomes the guest's hostname (the part before the first dot;
+# a hostname from DHCP never replaces it) and every value of its "public_keys" a line of
+# /root/.ssh/authorized_keys. The user data runs after that (and, with a NIC, after dropbear
+# started), so a script can rely on both.
 # With root=/dev/X on the kernel command line it mounts X and switch_roots into it instead.
 set -euo pipefail
 exec </dev/null
@@ -58,6 +68,9 @@ KPKG=${NUBO_GUEST_KERNEL_PKG:-}   # e.g. linux-image-6.1.0-56-cloud-amd64; defau
 # The kernel command line of disk.img (syslinux.cfg); the tests pass the same to -append.
 CMDLINE="console=ttyS0 quiet clocksource=hpet panic=-1"
 MODULES="virtio_pci virtio_blk virtio_net button evdev ata_piix sr_mod isofs"
+# The SSH server and the shared libraries it loads, from their Debian packages (the guest's
+# own copies: nothing of the build machine's installation goes in).
+SSH_PKGS="dropbear-bin libc6 libcrypt1 libtomcrypt1 libtommath1 libgmp10 zlib1g"
 
 log() { printf 'build-test-guest: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -89,10 +102,13 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
 
-log "downloading $KPKG busybox-static"
-apt-get -o APT::Sandbox::User=root download "$KPKG" busybox-static >&2 || die "apt-get download failed"
-dpkg-deb -x "$KPKG"_*.deb k
-dpkg-deb -x busybox-static_*.deb bb
+log "downloading $KPKG busybox-static $SSH_PKGS"
+mkdir debs
+# shellcheck disable=SC2086
+(cd debs && apt-get -o APT::Sandbox::User=root download "$KPKG" busybox-static $SSH_PKGS >&2) || die "apt-get download failed"
+dpkg-deb -x debs/"$KPKG"_*.deb k
+dpkg-deb -x debs/busybox-static_*.deb bb
+for p in $SSH_PKGS; do dpkg-deb -x debs/"$p"_*.deb ssh; done
 
 log "resolving modules for $KVER"
 depmod -b "$WORK/k" "$KVER"
@@ -110,6 +126,88 @@ log "modules: $(tr '\n' ' ' < $R/etc/modules.order)"
 
 cp bb/bin/busybox $R/bin/busybox
 ln -s busybox $R/bin/sh
+
+# dropbear and dropbearkey with the libraries they need, as the packages' own dynamic loader
+# resolves them against the packages' library directories only (--list, like ldd).
+log "adding dropbear"
+LDSO=ssh/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
+[ -x "$LDSO" ] || die "no dynamic loader in libc6 (not amd64?)"
+mkdir -p $R/sbin $R/lib64 $R/lib/x86_64-linux-gnu $R/etc/dropbear $R/root $R/var/log $R/usr/share/nubo
+cp ssh/usr/sbin/dropbear $R/sbin/dropbear
+cp ssh/usr/bin/dropbearkey $R/bin/dropbearkey
+cp "$LDSO" $R/lib64/ld-linux-x86-64.so.2
+for b in ssh/usr/sbin/dropbear ssh/usr/bin/dropbearkey; do
+  "$LDSO" --inhibit-cache --library-path "$WORK/ssh/lib/x86_64-linux-gnu:$WORK/ssh/usr/lib/x86_64-linux-gnu" --list "$b" ||
+    die "cannot resolve the libraries of $b"
+done | awk '$2 == "=>" && $3 ~ /^\// { print $1, $3 }' | sort -u | while read -r soname path; do
+  case "$path" in
+    "$WORK"/ssh/*) cp -L "$path" "$R/lib/x86_64-linux-gnu/$soname" ;;
+    *) die "$soname resolves to $path, outside the packages $SSH_PKGS (add its package to SSH_PKGS)" ;;
+  esac
+done
+log "dropbear libraries: $(cd $R/lib/x86_64-linux-gnu && echo *)"
+chmod 700 $R/root
+echo 'root:x:0:0:root:/root:/bin/sh' > $R/etc/passwd
+echo 'root:x:0:' > $R/etc/group
+# "*": no password can match; dropbear runs with -s (keys only) anyway
+echo 'root:*:19000:0:99999:7:::' > $R/etc/shadow
+chmod 600 $R/etc/shadow
+echo /bin/sh > $R/etc/shells
+printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files\n' > $R/etc/nsswitch.conf
+
+# json.awk: what the guest reads meta_data.json with (busybox has no JSON tool).
+cat > $R/usr/share/nubo/json.awk <<'AWK'
+# awk -v want=PATH -f json.awk FILE prints the values at PATH of a JSON document, one per
+# line. A path joins object keys and array indexes (from 0) with "/": "hostname",
+# "keys/0/data"; "public_keys/*" selects every value directly under "public_keys". String
+# escapes are decoded (\uXXXX: printable ASCII only, anything else becomes "?"), trailing
+# newlines dropped.
+{ s = s $0 "\n" }
+function hexval(h,   k, v) {
+  v = 0
+  for (k = 1; k <= length(h); k++) v = v * 16 + index("0123456789abcdef", tolower(substr(h, k, 1))) - 1
+  return v
+}
+function str(   c, out, cp) {   # at the opening quote; returns with i after the closing one
+  out = ""; i++
+  while (i <= n) {
+    c = substr(s, i, 1)
+    if (c == "\"") { i++; return out }
+    if (c == "\\") {
+      i++; c = substr(s, i, 1)
+      if (c == "n") c = "\n"; else if (c == "t") c = "\t"; else if (c == "r") c = "\r"
+      else if (c == "b") c = "\b"; else if (c == "f") c = "\f"
+      else if (c == "u") { cp = hexval(substr(s, i + 1, 4)); i += 4; c = (cp >= 32 && cp < 127) ? sprintf("%c", cp) : (cp == 10 ? "\n" : "?") }
+    }
+    out = out c; i++
+  }
+  return out
+}
+function emit(v,   p, k, parent) {
+  p = ""; parent = ""
+  for (k = 1; k <= d; k++) p = p (k > 1 ? "/" : "") key[k]
+  for (k = 1; k < d; k++) parent = parent (k > 1 ? "/" : "") key[k]
+  if (p == want || (all && parent == base)) { sub(/\n+$/, "", v); print v }
+}
+END {
+  all = want ~ /\/\*$/; base = want; sub(/\/\*$/, "", base)
+  n = length(s); i = 1; d = 0; expect = 0
+  while (i <= n) {
+    c = substr(s, i, 1)
+    if (c == "{") { d++; typ[d] = "o"; key[d] = ""; expect = 1; i++ }
+    else if (c == "[") { d++; typ[d] = "a"; key[d] = 0; expect = 0; i++ }
+    else if (c == "}" || c == "]") { d--; expect = 0; i++ }
+    else if (c == ",") { if (typ[d] == "a") key[d]++; else expect = 1; i++ }
+    else if (c == "\"") { v = str(); if (typ[d] == "o" && expect) { key[d] = v; expect = 0 } else emit(v) }
+    else if (c ~ /[-0-9a-z]/) {
+      v = ""
+      while (i <= n && substr(s, i, 1) ~ /[-+.0-9a-zA-Z]/) { v = v substr(s, i, 1); i++ }
+      emit(v)
+    }
+    else i++
+  }
+}
+AWK
 
 cat > $R/etc/acpid.conf <<'EOF'
 PWRF power
@@ -158,7 +256,8 @@ case "$1" in
     else
       for r in $router; do addroute 0.0.0.0/0 "$r"; break; done
     fi
-    [ -n "$hostname" ] && hostname "$hostname"
+    # a hostname from meta_data.json (see /init) wins over DHCP's, as with cloud-init
+    [ -n "$hostname" ] && [ ! -e /run/hostname.md ] && hostname "$hostname"
     echo "$ip" > /run/lease ;;
 esac
 exit 0
@@ -173,6 +272,7 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 mount -t tmpfs tmp /tmp
+mkdir -p /dev/pts && mount -t devpts devpts /dev/pts 2>/dev/null
 up() { cut -d' ' -f1 /proc/uptime; }
 mark() { echo "FZ-$* t=$(up)" > /dev/console; }
 # userdata FILE SOURCE: print FILE base64-encoded between FZ-UD markers (so that
@@ -183,6 +283,42 @@ userdata() {
   base64 "$1" > /dev/console
   mark UD-END "$2"
   if [ "$(head -c 2 "$1")" = "#!" ]; then sh "$1" > /dev/console 2>&1; fi
+}
+# jget FILE PATH: the values at PATH of the JSON document FILE (see json.awk).
+jget() { awk -v want="$2" -f /usr/share/nubo/json.awk "$1"; }
+# metadata FILE: apply meta_data.json as cloud-init does: "hostname" (its first
+# label; the rest is the DHCP domain, e.g. novalocal) becomes the hostname, and
+# the values of "public_keys" root's authorized_keys.
+metadata() {
+  [ -s "$1" ] || return 0
+  h=$(jget "$1" hostname | head -n 1)
+  case "$h" in
+    ""|*[!A-Za-z0-9.-]*) ;;
+    *) hostname "${h%%.*}"
+       echo "${h%%.*}" > /etc/hostname
+       printf '127.0.0.1 localhost\n127.0.1.1 %s %s\n' "$h" "${h%%.*}" > /etc/hosts
+       : > /run/hostname.md ;;
+  esac
+  jget "$1" 'public_keys/*' > /tmp/keys
+  if [ -s /tmp/keys ]; then
+    mkdir -p /root/.ssh && chmod 700 /root/.ssh
+    mv /tmp/keys /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys
+  fi
+}
+# sshd: start dropbear on port 22 (once), in the background: the host key
+# (ed25519, made now) waits for the kernel's random pool, which takes a few
+# seconds of a TCG guest's boot. Public key logins only (-s). FZ-SSH once
+# port 22 listens.
+sshd() {
+  [ -e /run/sshd ] && return 0
+  : > /run/sshd
+  (
+    k=/etc/dropbear/dropbear_ed25519_host_key
+    dropbearkey -t ed25519 -f $k > /tmp/dropbearkey.log 2>&1
+    dropbear -F -E -s -r $k -p 22 > /tmp/dropbear.log 2>&1 &
+    for i in $(seq 50); do grep -q '^ *[0-9]*: 00000000:0016 00000000:0000 0A' /proc/net/tcp && break; sleep 0.1; done
+    mark SSH "$(sed -n 's/^Fingerprint: //p' /tmp/dropbearkey.log)"
+  ) &
 }
 for m in $(cat /etc/modules.order); do insmod /lib/modules/$m 2>/dev/null; done
 mark USERSPACE
@@ -213,6 +349,7 @@ for d in /dev/sr0 /dev/sr1 /dev/vd?; do
       cat /mnt/cd/openstack/latest/meta_data.json > /dev/console
       echo > /dev/console
       mark CD-END "$d"
+      metadata /mnt/cd/openstack/latest/meta_data.json
       userdata /mnt/cd/openstack/latest/user_data "$d"
       break
     fi
@@ -247,9 +384,12 @@ if [ -e /sys/class/net/eth0 ]; then
   if udhcpc -i eth0 -n -q -t 10 -T 1 -O mtu -O staticroutes -s /usr/share/udhcpc/default.script >/tmp/udhcpc.log 2>&1; then
     mark LEASE "$(cat /run/lease)"
     mark MD-BEGIN
-    timeout 10 wget -q -O - http://169.254.169.254/openstack/latest/meta_data.json > /dev/console 2>&1
+    timeout 10 wget -q -O /tmp/meta_data.json http://169.254.169.254/openstack/latest/meta_data.json 2> /dev/console
+    cat /tmp/meta_data.json > /dev/console 2>/dev/null
     echo > /dev/console
     mark MD-END
+    metadata /tmp/meta_data.json
+    sshd
     timeout 10 wget -q -O /tmp/user_data http://169.254.169.254/openstack/latest/user_data 2>/dev/null
     userdata /tmp/user_data metadata
   else
@@ -257,7 +397,7 @@ if [ -e /sys/class/net/eth0 ]; then
   fi
   mkdir -p /www && hostname > /www/index.html
   httpd -p 80 -h /www
-  httpd -p 22 -h /www
+  sshd
   nc -ll -p 7 -e /bin/cat &
 fi
 

@@ -5,7 +5,7 @@
 # Installs (only what is missing): postgresql, tempest, python3-tempestconf,
 # python3-openstackclient, python3-subunit, python3-stestr, nftables, busybox-static,
 # qemu-system-x86, qemu-utils, kmod, cpio, dosfstools, mtools, syslinux, syslinux-common,
-# and git/make/gcc/curl.
+# iproute2, and git/make/gcc/curl.
 # Then starts the PostgreSQL cluster and makes sure role `nubo` (password `nubo`, superuser)
 # and database `nubo` exist.
 #
@@ -33,9 +33,11 @@ missing=()
 # nftables and busybox-static: the host networking drivers' netns tests (make e2e-netns);
 # qemu-system-x86, qemu-utils, kmod and cpio: real guests (make e2e-qemu builds its test guest with them);
 # dosfstools, mtools, syslinux and syslinux-common: the test guest's bootable disk.img
+# (its dropbear and libraries are only downloaded, by scripts/build-test-guest.sh);
+# iproute2 (ip netns): the real-guest Tempest phase (test/tempest/run-guests.sh)
 for p in postgresql tempest python3-tempestconf python3-openstackclient python3-subunit python3-stestr \
          nftables busybox-static qemu-system-x86 qemu-utils kmod cpio \
-         dosfstools mtools syslinux syslinux-common; do
+         dosfstools mtools syslinux syslinux-common iproute2; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
 done
 # tools: any provider will do (e.g. gcc may come from gcc-12)

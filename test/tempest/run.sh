@@ -15,6 +15,13 @@
 #   NUBO_SHARED         the shared/ checkout (default: REPO/../shared)
 #   NUBO_STORE          passed to `nubo up --store` (default: nubo's own default store)
 #   NUBO_READY_TIMEOUT  seconds to wait for nubo to answer (default 30)
+#   NUBO_COMPUTE_DRIVER `nubo up --compute-driver` (default fake: the simulated host)
+#   NUBO_UP_ARGS        more `nubo up` flags (split on spaces), e.g. --host-ip 198.18.0.1
+#   NUBO_PASS_LIST      the pass list of a run without SELECTION (default test/tempest/pass.txt)
+#   NUBO_IMAGE_FILE     the bytes of the two public test images (default: 1 KiB of zeros, which
+#                       the fake host never boots); test/tempest/run-guests.sh gives the test guest
+#   NUBO_FLAVOR         VCPUS,RAM_MB,DISK_GB: create flavor nubo-test-flavor and make it
+#                       compute.flavor_ref (default: run-tempest's pick, the smallest flavor)
 #   TEMPEST_CONF_MODE   default here: template (it needs nothing but the catalog); discover also works
 #   TEMPEST_OVERRIDES   default: test/tempest/overrides.conf; run.sh hands run-tempest a merged copy
 #                       (WORKSPACE/overrides.conf) that first sets image.http_image to a file it
@@ -29,7 +36,7 @@ exec </dev/null
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SHARED=${NUBO_SHARED:-$REPO/../shared}
 RUN_TEMPEST=$SHARED/conformance/tempest/run-tempest
-PASS_LIST=$REPO/test/tempest/pass.txt
+PASS_LIST=${NUBO_PASS_LIST:-$REPO/test/tempest/pass.txt}
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 
 log() { printf 'tempest/run.sh: %s\n' "$*" >&2; }
@@ -63,6 +70,19 @@ stop_nubo() {
   wait "$NUBO_PID" 2>/dev/null || true
   NUBO_PID=
 }
+# QEMU guests of this run's data dir (--compute-driver qemu): a stopped nubo leaves its guests
+# running (a restarted one adopts them), so kill them before the data dir goes
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+kill_guests() {
+  local p cmd pids=()
+  for p in /proc/[0-9]*; do
+    cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
+    case "$cmd" in qemu-system*"$STATE/"*|*/qemu-system*"$STATE/"*) pids+=("${p#/proc/}") ;; esac
+  done
+  [ ${#pids[@]} -gt 0 ] || return 0
+  log "killing ${#pids[@]} QEMU process(es) left in $STATE"
+  kill -KILL "${pids[@]}" 2>/dev/null || true
+}
 stop_http() {
   [ -n "$HTTP_PID" ] || return 0
   kill -TERM "$HTTP_PID" 2>/dev/null || true
@@ -74,6 +94,7 @@ cleanup() {
   local rc=$?
   stop_nubo
   stop_http
+  kill_guests
   rm -rf "$STATE"
   exit "$rc"
 }
@@ -128,9 +149,12 @@ STORE_ARGS=()
 # Two simulated hosts, so that Tempest's multi-node tests (migrations, affinity) run.
 FAKE_ARGS=()
 [ "${NUBO_COMPUTE_DRIVER:-fake}" = fake ] && FAKE_ARGS=(--fake-hosts 2)
+# (test/tempest/run-guests.sh runs this script with NUBO_COMPUTE_DRIVER=qemu, for the few tests
+# that need real guests.)
+read -r -a UP_ARGS <<<"${NUBO_UP_ARGS:-}"
 "$NUBO" up --data-dir "$STATE/data" --listen "127.0.0.1:$PORT" --admin-password "$ADMIN_PASSWORD" \
   --compute-driver "${NUBO_COMPUTE_DRIVER:-fake}" "${FAKE_ARGS[@]}" --bcrypt-cost 4 --lockout-failure-attempts 2 --lockout-duration 5s --unique-last-password-count 2 \
-  "${STORE_ARGS[@]}" >"$NUBO_LOG" 2>&1 &
+  "${STORE_ARGS[@]}" "${UP_ARGS[@]}" >"$NUBO_LOG" 2>&1 &
 NUBO_PID=$!
 log "nubo up (pid $NUBO_PID) on 127.0.0.1:$PORT, log $NUBO_LOG"
 
@@ -164,8 +188,14 @@ export OS_AUTH_URL OS_USERNAME OS_PASSWORD OS_PROJECT_NAME OS_USER_DOMAIN_NAME O
 
 # ------------------------------------------------------------------ test images
 # Tempest boots servers from compute.image_ref/image_ref_alt, which run-tempest's template takes
-# from the active images; a fresh nubo has none, so upload two tiny public ones (the fake
-# hypervisor never boots their bytes; snapshots copy them).
+# from the active images; a fresh nubo has none, so upload two public ones: tiny ones by default
+# (the fake hypervisor never boots their bytes; snapshots copy them), NUBO_IMAGE_FILE if given.
+# With NUBO_FLAVOR, also a flavor, whose ID goes to $WS/flavor-ref.
+if [ -n "${NUBO_IMAGE_FILE:-}" ]; then
+  [ -f "$NUBO_IMAGE_FILE" ] || die "NUBO_IMAGE_FILE=$NUBO_IMAGE_FILE is not a file"
+fi
+rm -f "$WS/flavor-ref"
+export NUBO_IMAGE_FILE NUBO_FLAVOR FLAVOR_REF_FILE=$WS/flavor-ref
 "$PY" - <<'PY' || die "could not upload the test images"
 import json, os, urllib.request
 E = os.environ
@@ -179,11 +209,22 @@ glance = next(e["url"] for s in catalog if s["type"] == "image" for e in s["endp
 def call(method, url, body, ctype):
     r = urllib.request.Request(url, data=body, method=method, headers={"X-Auth-Token": token, "Content-Type": ctype})
     with urllib.request.urlopen(r, timeout=60) as resp:
-        return json.load(resp) if resp.status == 201 else None
+        return json.load(resp) if resp.status in (200, 201) and resp.headers.get("Content-Type", "").startswith("application/json") else None
+data = b"\0" * 1024
+if E.get("NUBO_IMAGE_FILE"):
+    with open(E["NUBO_IMAGE_FILE"], "rb") as f:
+        data = f.read()
 for name in ("nubo-test-image", "nubo-test-image-alt"):
     im = call("POST", glance + "/v2/images", json.dumps({"name": name, "disk_format": "raw", "container_format": "bare",
               "visibility": "public"}).encode(), "application/json")
-    call("PUT", glance + "/v2/images/" + im["id"] + "/file", b"\0" * 1024, "application/octet-stream")
+    call("PUT", glance + "/v2/images/" + im["id"] + "/file", data, "application/octet-stream")
+if E.get("NUBO_FLAVOR"):
+    vcpus, ram, disk = (int(x) for x in E["NUBO_FLAVOR"].split(","))
+    nova = next(e["url"] for s in catalog if s["type"] == "compute" for e in s["endpoints"] if e["interface"] == "public").rstrip("/")
+    fl = call("POST", nova + "/flavors", json.dumps({"flavor": {"name": "nubo-test-flavor", "vcpus": vcpus, "ram": ram,
+              "disk": disk}}).encode(), "application/json")
+    with open(E["FLAVOR_REF_FILE"], "w") as f:
+        f.write(fl["flavor"]["id"] + "\n")
 PY
 
 # ------------------------------------------------------------------ image.http_image, served locally
@@ -216,9 +257,10 @@ export TEMPEST_CONF_MODE=${TEMPEST_CONF_MODE:-template}
 export TEMPEST_CONCURRENCY=${TEMPEST_CONCURRENCY:-10}
 OVERRIDES_SRC=${TEMPEST_OVERRIDES:-$REPO/test/tempest/overrides.conf}
 [ -f "$OVERRIDES_SRC" ] || die "no overrides file at $OVERRIDES_SRC"
-# merged copy: our http_image first, so an http_image set in the overrides file still wins
+# merged copy: our http_image (and flavor) first, so the same keys set in the overrides file win
 {
   echo "image.http_image = $HTTP_IMAGE   # served by test/tempest/run.sh"
+  [ ! -s "$WS/flavor-ref" ] || echo "compute.flavor_ref = $(cat "$WS/flavor-ref")   # NUBO_FLAVOR=$NUBO_FLAVOR, made by test/tempest/run.sh"
   cat "$OVERRIDES_SRC"
 } >"$WS/overrides.conf"
 export TEMPEST_OVERRIDES=$WS/overrides.conf
@@ -255,8 +297,8 @@ list_ids() { sed -e 's/#.*//' -e 's/[[:space:]]//g' -e 's/\[.*$//' "$1" | grep -
 
 if [ "$MODE" = explore ]; then
   NEW=$(comm -23 "$WS/passed.txt" <(list_ids "$PASS_LIST") | wc -l)
-  log "$(wc -l <"$WS/passed.txt") passed IDs in $WS/passed.txt; $NEW not yet in test/tempest/pass.txt"
-  [ "$NEW" = 0 ] || log "to add them: test/tempest/grow.sh $WS"
+  log "$(wc -l <"$WS/passed.txt") passed IDs in $WS/passed.txt; $NEW not yet in ${PASS_LIST#"$REPO"/}"
+  [ "$NEW" = 0 ] || log "to add them: test/tempest/grow.sh $WS${NUBO_PASS_LIST:+ $PASS_LIST}"
   echo "${CLOSING:-no closing line from run-tempest}"
   exit "$RC"
 fi
@@ -264,7 +306,7 @@ fi
 # pass-list check: every listed ID must have passed
 comm -23 <(list_ids "$PASS_LIST") "$WS/passed.txt" >"$WS/regressions.txt"
 if [ -s "$WS/regressions.txt" ]; then
-  log "REGRESSION: $(wc -l <"$WS/regressions.txt") test(s) in test/tempest/pass.txt did not pass:"
+  log "REGRESSION: $(wc -l <"$WS/regressions.txt") test(s) in ${PASS_LIST#"$REPO"/} did not pass:"
   while read -r id; do
     line=$(awk -F'\t' -v id="$id" '{ t = $2; sub(/\[.*$/, "", t) } t == id { print $1 "\t" $3; exit }' "$RESULTS")
     if [ -z "$line" ]; then
@@ -275,7 +317,7 @@ if [ -s "$WS/regressions.txt" ]; then
   done <"$WS/regressions.txt"
   RC=1
 else
-  log "all $(list_ids "$PASS_LIST" | wc -l) tests of test/tempest/pass.txt passed"
+  log "all $(list_ids "$PASS_LIST" | wc -l) tests of ${PASS_LIST#"$REPO"/} passed"
 fi
 echo "${CLOSING:-no closing line from run-tempest}"
 exit "$RC"
