@@ -210,3 +210,25 @@ func TestSanitizeHostname(t *testing.T) {
 		}
 	}
 }
+
+func TestTailLines(t *testing.T) {
+	for _, c := range []struct {
+		log  string
+		n    int
+		want string
+	}{
+		{"a\nb\nc\n", 3, "b\nc\n"},
+		{"a\nb\nc\n", 2, "c\n"},
+		{"a\nb\nc", 2, "b\nc"},
+		{"a\nb\nc\n", 10, "a\nb\nc\n"},
+		{"a\nb\nc\n", 0, ""},
+		{"a\nb\nc\n", -1, "a\nb\nc\n"},
+	} {
+		if got := tailLines(c.log, c.n); got != c.want {
+			t.Errorf("tailLines(%q, %d) = %q, want %q", c.log, c.n, got, c.want)
+		}
+		if c.n > 0 && c.n < len(strings.Split(c.log, "\n")) && len(strings.Split(tailLines(c.log, c.n), "\n")) != c.n {
+			t.Errorf("tailLines(%q, %d) has not %d fields", c.log, c.n, c.n)
+		}
+	}
+}

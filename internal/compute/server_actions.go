@@ -599,7 +599,7 @@ func (s *Service) ConsoleOutput(ctx context.Context, id string, length int) (str
 	if s.consoles != nil {
 		out, err := s.consoles.ConsoleOutput(ctx, sv.HostID, sv.ID, length)
 		if err == nil {
-			return out, nil
+			return tailLines(out, length), nil
 		}
 		if !errors.Is(err, ErrNoConsole) {
 			return "", err
@@ -618,11 +618,25 @@ func (s *Service) ConsoleOutput(ctx context.Context, id string, length int) (str
 		"[    1.000000] cloud-init: finished",
 		fmt.Sprintf("%s login:", sv.Hostname),
 	}
-	if length > 0 && length < len(lines) {
-		lines = lines[len(lines)-length:]
+	return tailLines(strings.Join(lines, "\n"), length), nil
+}
+
+// tailLines is Nova's tail of a console log: the last n of its
+// "\n"-separated fields (a log ending in a newline has an empty last one,
+// so n = 3 gives its last two lines and that newline), "" for n = 0, all
+// of it for n < 0.
+func tailLines(log string, n int) string {
+	switch {
+	case n < 0:
+		return log
+	case n == 0:
+		return ""
 	}
-	// Nova joins the last lines without a trailing newline.
-	return strings.Join(lines, "\n"), nil
+	fields := strings.Split(log, "\n")
+	if n < len(fields) {
+		fields = fields[len(fields)-n:]
+	}
+	return strings.Join(fields, "\n")
 }
 
 // ConsoleToken is a remote-console token (the console proxy validates it).
