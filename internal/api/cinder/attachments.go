@@ -161,20 +161,8 @@ func (a *api) listAttachmentsAny(w http.ResponseWriter, r *http.Request, detail 
 		}
 		filtered = append(filtered, at)
 	}
-	page, next, err := paginate(r, filtered, func(at volume.AttachmentResult) string { return at.ID })
-	if err != nil {
-		return err
-	}
-	views := make([]map[string]any, 0, len(page))
-	for i := range page {
-		views = append(views, attachmentView(r, &page[i], detail))
-	}
-	out := map[string]any{"attachments": views}
-	if next != nil {
-		out["attachments_links"] = next
-	}
-	apihttp.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return writePage(w, r, filtered, func(at volume.AttachmentResult) string { return at.ID },
+		func(x *volume.AttachmentResult) map[string]any { return attachmentView(r, x, detail) }, "attachments", "attachments_links")
 }
 
 func (a *api) listAttachments(w http.ResponseWriter, r *http.Request) error {

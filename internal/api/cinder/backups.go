@@ -95,20 +95,8 @@ func (a *api) listBackupsAny(w http.ResponseWriter, r *http.Request, detail bool
 	if err != nil {
 		return err
 	}
-	page, next, err := paginate(r, items, func(b volume.Backup) string { return b.ID })
-	if err != nil {
-		return err
-	}
-	views := make([]map[string]any, 0, len(page))
-	for i := range page {
-		views = append(views, backupView(r, &page[i], detail))
-	}
-	out := map[string]any{"backups": views}
-	if next != nil {
-		out["backups_links"] = next
-	}
-	apihttp.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return writePage(w, r, items, func(b volume.Backup) string { return b.ID },
+		func(x *volume.Backup) map[string]any { return backupView(r, x, detail) }, "backups", "backups_links")
 }
 
 func (a *api) listBackups(w http.ResponseWriter, r *http.Request) error {

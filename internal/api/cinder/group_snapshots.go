@@ -84,20 +84,8 @@ func (a *api) listGroupSnapshotsAs(w http.ResponseWriter, r *http.Request, detai
 	if err != nil {
 		return err
 	}
-	page, next, err := paginate(r, gss, func(gs volume.GroupSnapshot) string { return gs.ID })
-	if err != nil {
-		return err
-	}
-	views := make([]map[string]any, 0, len(page))
-	for i := range page {
-		views = append(views, groupSnapshotView(r, &page[i], detail))
-	}
-	out := map[string]any{"group_snapshots": views}
-	if next != nil {
-		out["group_snapshot_links"] = next
-	}
-	apihttp.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return writePage(w, r, gss, func(gs volume.GroupSnapshot) string { return gs.ID },
+		func(x *volume.GroupSnapshot) map[string]any { return groupSnapshotView(r, x, detail) }, "group_snapshots", "group_snapshot_links")
 }
 
 func (a *api) deleteGroupSnapshot(w http.ResponseWriter, r *http.Request) error {

@@ -95,20 +95,8 @@ func (a *api) listGroupTypes(w http.ResponseWriter, r *http.Request) error {
 			return strings.Compare(val(x), val(y))
 		})
 	}
-	page, next, err := paginate(r, types, func(t volume.GroupType) string { return t.ID })
-	if err != nil {
-		return err
-	}
-	views := make([]map[string]any, 0, len(page))
-	for i := range page {
-		views = append(views, groupTypeView(r, &page[i]))
-	}
-	out := map[string]any{"group_types": views}
-	if next != nil {
-		out["group_type_links"] = next
-	}
-	apihttp.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return writePage(w, r, types, func(t volume.GroupType) string { return t.ID },
+		func(x *volume.GroupType) map[string]any { return groupTypeView(r, x) }, "group_types", "group_type_links")
 }
 
 func (a *api) getGroupType(w http.ResponseWriter, r *http.Request) error {

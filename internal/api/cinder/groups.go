@@ -117,20 +117,8 @@ func (a *api) listGroupsAs(w http.ResponseWriter, r *http.Request, detail bool) 
 	if err != nil {
 		return err
 	}
-	page, next, err := paginate(r, gs, func(g volume.Group) string { return g.ID })
-	if err != nil {
-		return err
-	}
-	views := make([]map[string]any, 0, len(page))
-	for i := range page {
-		views = append(views, groupView(r, &page[i], detail))
-	}
-	out := map[string]any{"groups": views}
-	if next != nil {
-		out["group_links"] = next
-	}
-	apihttp.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return writePage(w, r, gs, func(g volume.Group) string { return g.ID },
+		func(x *volume.Group) map[string]any { return groupView(r, x, detail) }, "groups", "group_links")
 }
 
 // updateGroup: PUT /groups/{id} {"group": {name, description,

@@ -41,20 +41,8 @@ func (a *api) listMessages(w http.ResponseWriter, r *http.Request) error {
 			filtered = append(filtered, m)
 		}
 	}
-	page, next, err := paginate(r, filtered, func(m volume.Message) string { return m.ID })
-	if err != nil {
-		return err
-	}
-	views := make([]map[string]any, 0, len(page))
-	for i := range page {
-		views = append(views, messageView(r, &page[i]))
-	}
-	out := map[string]any{"messages": views}
-	if next != nil {
-		out["messages_links"] = next
-	}
-	apihttp.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return writePage(w, r, filtered, func(m volume.Message) string { return m.ID },
+		func(x *volume.Message) map[string]any { return messageView(r, x) }, "messages", "messages_links")
 }
 
 func (a *api) getMessage(w http.ResponseWriter, r *http.Request) error {

@@ -48,3 +48,23 @@ func paginate[T any](r *http.Request, items []T, id func(T) string) ([]T, []link
 	href := apihttp.BaseURL(r) + (&url.URL{Path: u.Path, RawQuery: q.Encode()}).String()
 	return p.Items, []link{{Rel: "next", Href: href}}, nil
 }
+
+// writePage answers a list request: the page of items the request asks for
+// (paginate), each rendered by view, under key, with the next link under
+// linksKey when there is one.
+func writePage[T any](w http.ResponseWriter, r *http.Request, items []T, id func(T) string, view func(*T) map[string]any, key, linksKey string) error {
+	page, next, err := paginate(r, items, id)
+	if err != nil {
+		return err
+	}
+	views := make([]map[string]any, 0, len(page))
+	for i := range page {
+		views = append(views, view(&page[i]))
+	}
+	out := map[string]any{key: views}
+	if next != nil {
+		out[linksKey] = next
+	}
+	apihttp.WriteJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -62,20 +62,8 @@ func (a *api) listQos(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, next, err := paginate(r, qs, func(q volume.QosSpecs) string { return q.ID })
-	if err != nil {
-		return err
-	}
-	views := make([]map[string]any, 0, len(page))
-	for i := range page {
-		views = append(views, qosView(&page[i]))
-	}
-	out := map[string]any{"qos_specs": views}
-	if next != nil {
-		out["qos_specs_links"] = next
-	}
-	apihttp.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return writePage(w, r, qs, func(q volume.QosSpecs) string { return q.ID },
+		qosView, "qos_specs", "qos_specs_links")
 }
 
 func (a *api) getQos(w http.ResponseWriter, r *http.Request) error {

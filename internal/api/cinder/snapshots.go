@@ -82,20 +82,8 @@ func (a *api) listSnapshotsAny(w http.ResponseWriter, r *http.Request, detail bo
 	if err != nil {
 		return err
 	}
-	page, next, err := paginate(r, items, func(sn volume.Snapshot) string { return sn.ID })
-	if err != nil {
-		return err
-	}
-	views := make([]map[string]any, 0, len(page))
-	for i := range page {
-		views = append(views, snapshotView(r, &page[i], detail))
-	}
-	out := map[string]any{"snapshots": views}
-	if next != nil {
-		out["snapshots_links"] = next
-	}
-	apihttp.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return writePage(w, r, items, func(sn volume.Snapshot) string { return sn.ID },
+		func(x *volume.Snapshot) map[string]any { return snapshotView(r, x, detail) }, "snapshots", "snapshots_links")
 }
 
 func (a *api) listSnapshots(w http.ResponseWriter, r *http.Request) error {

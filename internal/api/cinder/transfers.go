@@ -103,20 +103,8 @@ func (a *api) listTransfersAs(w http.ResponseWriter, r *http.Request, detail boo
 	if err != nil {
 		return err
 	}
-	page, next, err := paginate(r, ts, func(t volume.Transfer) string { return t.ID })
-	if err != nil {
-		return err
-	}
-	views := make([]map[string]any, 0, len(page))
-	for i := range page {
-		views = append(views, transferView(r, coll, &page[i], detail))
-	}
-	out := map[string]any{"transfers": views}
-	if next != nil {
-		out["transfers_links"] = next
-	}
-	apihttp.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return writePage(w, r, ts, func(t volume.Transfer) string { return t.ID },
+		func(x *volume.Transfer) map[string]any { return transferView(r, coll, x, detail) }, "transfers", "transfers_links")
 }
 
 func (a *api) deleteTransfer(w http.ResponseWriter, r *http.Request) error {

@@ -97,20 +97,8 @@ func (a *api) listTypes(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, next, err := paginate(r, types, func(t volume.Type) string { return t.ID })
-	if err != nil {
-		return err
-	}
-	views := make([]map[string]any, 0, len(page))
-	for i := range page {
-		views = append(views, typeView(r, &page[i], true))
-	}
-	out := map[string]any{"volume_types": views}
-	if next != nil {
-		out["volume_type_links"] = next
-	}
-	apihttp.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return writePage(w, r, types, func(t volume.Type) string { return t.ID },
+		func(x *volume.Type) map[string]any { return typeView(r, x, true) }, "volume_types", "volume_type_links")
 }
 
 func (a *api) updateType(w http.ResponseWriter, r *http.Request) error {
